@@ -1,0 +1,1 @@
+print("embed benchmark: not built yet")

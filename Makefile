@@ -1,0 +1,50 @@
+# Airlock — every set-up step an operator or CI needs. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APT_PACKAGES := libcurl4-openssl-dev libhiredis-dev libpcre2-dev libopenblas-dev redis-server wrk
+SWIFT ?= swift
+RELEASE_BIN := .build/release
+
+.PHONY: help deps models build run test test-swift test-e2e bench-proxy bench-embed clean
+
+help:
+	@echo "make run          install what is missing, fetch the model, start Redis (and qwen-emulator without a key), serve"
+	@echo "make test         install what is missing, fetch the model, build and run every test"
+	@echo "make bench-proxy  wrk against qwen-emulator directly and through Airlock"
+	@echo "make bench-embed  embedding latency, throughput and memory"
+
+deps:
+	@bash scripts/install-deps.sh $(APT_PACKAGES)
+
+models:
+	@bash scripts/fetch-model.sh
+
+build: deps
+	$(SWIFT) build -c release --product airlock
+	$(SWIFT) build -c release --product qwen-emulator
+
+run: deps models build
+	@bash scripts/run.sh
+
+test: deps models
+	$(MAKE) test-swift
+	$(MAKE) test-e2e
+
+test-swift:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-e2e:
+	$(SWIFT) build --product airlock
+	$(SWIFT) build --product qwen-emulator
+	python3 -m pytest -q Tests/e2e
+
+bench-proxy: deps build
+	@bash Benchmarks/bench-proxy.sh
+
+bench-embed: deps models
+	@bash Benchmarks/bench-embed.sh
+
+clean:
+	rm -rf .build

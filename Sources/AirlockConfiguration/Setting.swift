@@ -1,0 +1,192 @@
+import Foundation
+
+/// One configuration key: its YAML path, environment variable, default, and how it is checked and applied.
+struct Setting: Sendable {
+    let key: String
+    let environment: [String]
+    let defaultValue: String?
+    let expected: String
+    let secret: Bool
+    let apply: @Sendable (String?, inout AirlockConfiguration) -> Bool
+    let render: @Sendable (AirlockConfiguration) -> String
+
+    init(
+        _ key: String, env: [String], default defaultValue: String?, expected: String, secret: Bool = false,
+        apply: @escaping @Sendable (String?, inout AirlockConfiguration) -> Bool,
+        render: @escaping @Sendable (AirlockConfiguration) -> String
+    ) {
+        self.key = key
+        self.environment = env
+        self.defaultValue = defaultValue
+        self.expected = expected
+        self.secret = secret
+        self.apply = apply
+        self.render = render
+    }
+
+    static func milliseconds(
+        _ key: String, env: String, default value: Int, _ path: any WritableKeyPath<AirlockConfiguration, Int> & Sendable
+    ) -> Setting {
+        Setting(
+            key, env: [env], default: String(value), expected: "a whole number of milliseconds from 1 to 86400000",
+            apply: { raw, config in
+                guard let raw, let number = Int(raw), number >= 1, number <= 86_400_000 else { return false }
+                config[keyPath: path] = number
+                return true
+            }, render: { String($0[keyPath: path]) })
+    }
+
+    static func bytes(
+        _ key: String, env: String, default value: Int, _ path: any WritableKeyPath<AirlockConfiguration, Int> & Sendable
+    ) -> Setting {
+        Setting(
+            key, env: [env], default: String(value),
+            expected: "a size in bytes from 1024 to 1073741824 (suffixes KiB, MiB allowed)",
+            apply: { raw, config in
+                guard let raw, let number = parseBytes(raw), number >= 1024, number <= 1 << 30 else { return false }
+                config[keyPath: path] = number
+                return true
+            }, render: { String($0[keyPath: path]) })
+    }
+
+    /// Every setting Airlock reads. The README's configuration reference mirrors this table.
+    static let all: [Setting] = [
+        Setting(
+            "listen", env: ["AIRLOCK_LISTEN"], default: "127.0.0.1:8080", expected: "HOST:PORT with a port from 0 to 65535",
+            apply: { raw, config in
+                guard let raw, let (host, port) = parseHostPort(raw) else { return false }
+                config.listenHost = host
+                config.listenPort = port
+                return true
+            }, render: { "\($0.listenHost):\($0.listenPort)" }),
+        Setting(
+            "upstream.url", env: ["AIRLOCK_UPSTREAM_URL"],
+            default: "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+            expected: "an http:// or https:// base URL such as https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+            apply: { raw, config in
+                guard let raw, let url = normalizeBaseURL(raw) else { return false }
+                config.upstream.url = url
+                return true
+            }, render: { $0.upstream.url }),
+        Setting(
+            "upstream.api_key", env: ["DASHSCOPE_API_KEY", "AIRLOCK_UPSTREAM_API_KEY"], default: nil,
+            expected: "a non-empty key without spaces", secret: true,
+            apply: { raw, config in
+                guard let raw else {
+                    config.upstream.apiKey = nil
+                    return true
+                }
+                guard !raw.isEmpty, !raw.contains(where: { $0.isWhitespace }) else { return false }
+                config.upstream.apiKey = raw
+                return true
+            }, render: { $0.upstream.apiKey ?? "" }),
+        Setting(
+            "upstream.auth", env: ["AIRLOCK_UPSTREAM_AUTH"], default: "airlock",
+            expected: "one of: airlock (send Airlock's key), passthrough (send the caller's Authorization)",
+            apply: { raw, config in
+                guard let raw, let auth = AirlockConfiguration.UpstreamAuth(rawValue: raw) else { return false }
+                config.upstream.auth = auth
+                return true
+            }, render: { $0.upstream.auth.rawValue }),
+        .milliseconds(
+            "upstream.connect_timeout_ms", env: "AIRLOCK_UPSTREAM_CONNECT_TIMEOUT_MS", default: 5_000,
+            \.upstream.connectTimeoutMilliseconds),
+        .milliseconds(
+            "upstream.first_byte_timeout_ms", env: "AIRLOCK_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", default: 120_000,
+            \.upstream.firstByteTimeoutMilliseconds),
+        .milliseconds(
+            "upstream.idle_timeout_ms", env: "AIRLOCK_UPSTREAM_IDLE_TIMEOUT_MS", default: 60_000,
+            \.upstream.idleTimeoutMilliseconds),
+        .milliseconds(
+            "upstream.request_timeout_ms", env: "AIRLOCK_UPSTREAM_REQUEST_TIMEOUT_MS", default: 600_000,
+            \.upstream.requestTimeoutMilliseconds),
+        Setting(
+            "upstream.ca_file", env: ["AIRLOCK_UPSTREAM_CA_FILE"], default: nil,
+            expected: "a path to a PEM CA bundle (empty: the system bundle)",
+            apply: { raw, config in
+                config.upstream.caFile = (raw?.isEmpty ?? true) ? nil : raw
+                return true
+            }, render: { $0.upstream.caFile ?? "" }),
+        Setting(
+            "upstream.forward_headers", env: ["AIRLOCK_UPSTREAM_FORWARD_HEADERS"], default: "x-dashscope-",
+            expected: "a comma-separated list of header-name prefixes, such as x-dashscope-",
+            apply: { raw, config in
+                let prefixes = (raw ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces).lowercased()
+                }.filter { !$0.isEmpty }
+                guard prefixes.allSatisfy({ $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } }),
+                    !prefixes.contains(where: { "authorization".hasPrefix($0) || "host".hasPrefix($0) })
+                else { return false }
+                config.upstream.forwardHeaderPrefixes = prefixes
+                return true
+            }, render: { $0.upstream.forwardHeaderPrefixes.joined(separator: ",") }),
+        .bytes(
+            "upstream.max_response_bytes", env: "AIRLOCK_UPSTREAM_MAX_RESPONSE_BYTES", default: 32 << 20,
+            \.upstream.maxResponseBytes),
+        .bytes("limits.max_request_bytes", env: "AIRLOCK_MAX_REQUEST_BYTES", default: 1 << 20, \.maxRequestBytes),
+        Setting(
+            "redis.url", env: ["AIRLOCK_REDIS_URL"], default: "redis://127.0.0.1:6379/0",
+            expected: "redis://[user:password@]host:port[/db] or unix:///path/to/redis.sock",
+            secret: false,
+            apply: { raw, config in
+                guard let raw, raw.hasPrefix("redis://") || raw.hasPrefix("unix://") else { return false }
+                config.redisURL = raw
+                return true
+            }, render: { maskURLPassword($0.redisURL) }),
+        Setting(
+            "log.level", env: ["AIRLOCK_LOG_LEVEL"], default: "info",
+            expected: "one of: trace, debug, info, notice, warning, error, critical",
+            apply: { raw, config in
+                let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+                guard let raw, levels.contains(raw) else { return false }
+                config.logLevel = raw
+                return true
+            }, render: { $0.logLevel }),
+    ]
+}
+
+func parseHostPort(_ raw: String) -> (String, Int)? {
+    var host: Substring
+    var portText: Substring
+    if raw.hasPrefix("[") {
+        guard let close = raw.firstIndex(of: "]") else { return nil }
+        host = raw[raw.index(after: raw.startIndex)..<close]
+        let rest = raw[raw.index(after: close)...]
+        guard rest.hasPrefix(":") else { return nil }
+        portText = rest.dropFirst()
+    } else {
+        guard let colon = raw.lastIndex(of: ":") else { return nil }
+        host = raw[..<colon]
+        portText = raw[raw.index(after: colon)...]
+    }
+    guard !host.isEmpty, !host.contains(where: { $0.isWhitespace }), let port = Int(portText), (0...65535).contains(port)
+    else { return nil }
+    return (String(host), port)
+}
+
+func normalizeBaseURL(_ raw: String) -> String? {
+    var url = raw.trimmingCharacters(in: .whitespaces)
+    guard url.hasPrefix("http://") || url.hasPrefix("https://") else { return nil }
+    while url.hasSuffix("/") { url.removeLast() }
+    let afterScheme = url.split(separator: "/", omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+    guard !afterScheme.isEmpty, !url.contains(where: { $0.isWhitespace }) else { return nil }
+    return url
+}
+
+func parseBytes(_ raw: String) -> Int? {
+    let text = raw.trimmingCharacters(in: .whitespaces)
+    let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
+    for (suffix, factor) in units where text.hasSuffix(suffix) {
+        guard let number = Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)) else { return nil }
+        return number.multipliedReportingOverflow(by: factor).overflow ? nil : number * factor
+    }
+    return Int(text)
+}
+
+func maskURLPassword(_ url: String) -> String {
+    guard let schemeEnd = url.range(of: "://"), let at = url.range(of: "@", range: schemeEnd.upperBound..<url.endIndex)
+    else { return url }
+    let userInfo = url[schemeEnd.upperBound..<at.lowerBound]
+    guard let colon = userInfo.firstIndex(of: ":") else { return url }
+    return String(url[..<url.index(after: colon)]) + "****" + String(url[at.lowerBound...])
+}

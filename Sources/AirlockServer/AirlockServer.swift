@@ -1,0 +1,116 @@
+public import AirlockConfiguration
+import HTTPTypes
+public import Hummingbird
+public import Logging
+import NIOCore
+public import Upstream
+
+/// The Hummingbird application: routes, wiring, and the mapping of errors to HTTP.
+public struct AirlockServer: Sendable {
+    public let configuration: AirlockConfiguration
+    public let upstream: UpstreamClient
+    let logger: Logger
+    let readiness: UpstreamReadiness
+
+    public init(configuration: AirlockConfiguration, upstream: UpstreamClient, logger: Logger) {
+        self.configuration = configuration
+        self.upstream = upstream
+        self.logger = logger
+        self.readiness = UpstreamReadiness(client: upstream, configuration: configuration)
+    }
+
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(FallbackErrorMiddleware())
+        let call = UpstreamCall(configuration: configuration.upstream)
+        let chat = ChatCompletionsRoute(
+            upstream: upstream, call: call, maxRequestBytes: configuration.maxRequestBytes,
+            maxResponseBytes: configuration.upstream.maxResponseBytes, logger: logger)
+        let embeddings = PassthroughRoute(
+            upstream: upstream, call: call, path: "/embeddings", name: "embeddings",
+            maxRequestBytes: configuration.maxRequestBytes, maxResponseBytes: configuration.upstream.maxResponseBytes,
+            logger: logger)
+        let models = PassthroughRoute(
+            upstream: upstream, call: call, path: "/models", name: "models",
+            maxRequestBytes: configuration.maxRequestBytes, maxResponseBytes: configuration.upstream.maxResponseBytes,
+            logger: logger)
+        router.post("/v1/chat/completions") { request, context in try await chat.handle(request, context: context) }
+        router.post("/v1/embeddings") { request, context in try await embeddings.handle(request, context: context) }
+        router.get("/v1/models") { request, context in try await models.handle(request, context: context) }
+        router.get("/healthz") { _, _ in
+            Self.json(.ok, #"{"status":"ok"}"#)
+        }
+        let readiness = self.readiness
+        router.get("/readyz") { _, _ in
+            let result = await readiness.check()
+            let detail = result.detail.replacingJSONSpecials()
+            if result.reachable {
+                return Self.json(.ok, #"{"status":"ready","configuration":"loaded","upstream":"reachable","detail":"\#(detail)"}"#)
+            }
+            return Self.json(
+                .serviceUnavailable,
+                #"{"status":"not_ready","configuration":"loaded","upstream":"unreachable","detail":"\#(detail)"}"#)
+        }
+        return router
+    }
+
+    /// The application, with the upstream client among its services so that shutdown stops it last.
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(
+                address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "airlock"),
+            services: [upstream],
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json", .contentLength: String(text.utf8.count)],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Anything that reaches the router without being answered (unknown route, wrong method, an unexpected error) still
+/// gets the OpenAI error shape.
+struct FallbackErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as AirlockHTTPError {
+            return try error.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let status = error.status
+            let message = status == .notFound ? "Unknown route \(request.method) \(request.uri.path)." : status.reasonPhrase
+            return try AirlockHTTPError(
+                status: status, message: message, type: "invalid_request_error",
+                code: status == .notFound ? "unknown_route" : nil
+            ).response(from: request, context: context)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error_type": "\(type(of: error))"])
+            return try AirlockHTTPError(
+                status: .internalServerError, message: "Airlock hit an internal error.", type: "airlock_internal_error"
+            ).response(from: request, context: context)
+        }
+    }
+}
+
+extension String {
+    func replacingJSONSpecials() -> String {
+        var out = ""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += " "
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

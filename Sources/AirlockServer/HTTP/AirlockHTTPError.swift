@@ -1,0 +1,56 @@
+import Foundation
+public import HTTPTypes
+public import Hummingbird
+import NIOCore
+
+/// An error Airlock itself answers with, in the OpenAI error shape:
+/// `{"error":{"message","type","param","code"}}`. Only the server module maps errors to HTTP.
+public struct AirlockHTTPError: Error, HTTPResponseError, Sendable, Equatable {
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var type: String
+    public var param: String?
+    public var code: String?
+
+    public init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil) {
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+    }
+
+    public static func invalidRequest(_ message: String, param: String?, code: String?) -> AirlockHTTPError {
+        AirlockHTTPError(status: .badRequest, message: message, type: "invalid_request_error", param: param, code: code)
+    }
+
+    public var headers: HTTPFields { [.contentType: "application/json"] }
+
+    public var body: [UInt8] {
+        struct Envelope: Encodable {
+            struct Body: Encodable {
+                let message: String
+                let type: String
+                let param: String?
+                let code: String?
+                func encode(to encoder: any Encoder) throws {
+                    var container = encoder.container(keyedBy: CodingKeys.self)
+                    try container.encode(message, forKey: .message)
+                    try container.encode(type, forKey: .type)
+                    try container.encode(param, forKey: .param)
+                    try container.encode(code, forKey: .code)
+                }
+                enum CodingKeys: String, CodingKey { case message, type, param, code }
+            }
+            let error: Body
+        }
+        let envelope = Envelope(error: .init(message: message, type: type, param: param, code: code))
+        return (try? Array(JSONEncoder().encode(envelope))) ?? Array(#"{"error":{"message":"internal error"}}"#.utf8)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        response.headers[.contentLength] = String(body.count)
+        return response
+    }
+}

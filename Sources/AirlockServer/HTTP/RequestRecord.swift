@@ -1,0 +1,68 @@
+import Logging
+import Synchronization
+
+/// What one request did, logged as a single structured line when it ends. Never holds prompt or answer text, nor keys.
+struct RequestRecord: Sendable {
+    let requestID: String
+    let route: String
+    let startedAt: ContinuousClock.Instant
+    var model: String?
+    var stream = false
+    var status = 0
+    var upstreamStatus: Int?
+    var upstreamFirstByte: Duration?
+    var bytesOut = 0
+    var error: String?
+
+    init(requestID: String, route: String) {
+        self.requestID = requestID
+        self.route = route
+        self.startedAt = .now
+    }
+
+    func log(to logger: Logger) {
+        var metadata: Logger.Metadata = [
+            "request_id": "\(requestID)",
+            "route": "\(route)",
+            "status": "\(status)",
+            "duration_ms": "\(Self.milliseconds(ContinuousClock.now - startedAt))",
+            "bytes_out": "\(bytesOut)",
+        ]
+        if let model { metadata["model"] = "\(model)" }
+        if route == "chat" { metadata["stream"] = "\(stream)" }
+        if let upstreamStatus { metadata["upstream_status"] = "\(upstreamStatus)" }
+        if let upstreamFirstByte { metadata["upstream_ttfb_ms"] = "\(Self.milliseconds(upstreamFirstByte))" }
+        if let error { metadata["error"] = "\(error)" }
+        logger.info("request", metadata: metadata)
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        return String(format3(Double(micros) / 1000))
+    }
+
+    private static func format3(_ value: Double) -> String {
+        let scaled = (value * 1000).rounded() / 1000
+        return "\(scaled)"
+    }
+}
+
+/// Request ids: the caller's `x-request-id` when it is short and plain, else a random one.
+enum RequestID {
+    private static let counter = Atomic<UInt64>(0)
+    private static let prefix: String = {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() & 0xFFFF_FFFF, radix: 16)
+    }()
+
+    static func make(from header: String?) -> String {
+        if let header, !header.isEmpty, header.count <= 128,
+            header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) })
+        {
+            return header
+        }
+        let next = counter.add(1, ordering: .relaxed).newValue
+        return "al-\(prefix)-\(String(next, radix: 16))"
+    }
+}

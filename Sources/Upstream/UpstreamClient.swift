@@ -1,0 +1,83 @@
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// HTTP client for upstream model APIs, over libcurl's multi interface.
+///
+/// One thread drives every transfer; connections (HTTP/1.1 keep-alive, HTTP/2 multiplexed where the server offers
+/// it over TLS) are cached and reused. Proxies come from `HTTPS_PROXY` / `https_proxy` / `http_proxy` and `NO_PROXY`
+/// as libcurl reads them; TLS uses the system CA bundle unless `caFile` names another.
+public final class UpstreamClient: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Default timeouts; a request may carry its own.
+        public var timeouts: UpstreamTimeouts = .default
+        /// A PEM CA bundle to use instead of the system one.
+        public var caFile: String? = nil
+        /// Unread body bytes per transfer before the transfer is paused.
+        public var maxBufferedBytes: Int = 256 * 1024
+        /// 0 = libcurl's default (no limit).
+        public var maxConnectionsPerHost: Int = 0
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    private let driver: CurlMultiDriver
+    private let nextID = Atomic<Int>(0)
+
+    public init(configuration: Configuration = .init(), logger: Logger = Logger(label: "airlock.upstream")) {
+        self.configuration = configuration
+        self.driver = CurlMultiDriver(logger: logger, maxConnectionsPerHost: configuration.maxConnectionsPerHost)
+    }
+
+    deinit {
+        driver.shutdown()
+    }
+
+    /// Runs until graceful shutdown, then fails what is still in flight and stops the driver thread.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shutdown()
+    }
+
+    public func shutdown() {
+        driver.shutdown()
+    }
+
+    public var stats: UpstreamClientStats { driver.stats }
+
+    /// Sends the request and returns once the response head has arrived. The body then streams through
+    /// `response.body`; dropping the response, cancelling the task, or calling `cancel()` aborts the transfer.
+    public func execute(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        let channel = BodyChannel(highWater: configuration.maxBufferedBytes, transferID: id)
+        channel.setDelegate(driver)
+        let transfer = try Transfer(
+            id: id, request: request, timeouts: request.timeouts ?? configuration.timeouts,
+            caFile: configuration.caFile, channel: channel)
+        let lease = TransferLease(channel: channel)
+        let head: ResponseHead = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                transfer.headContinuation = continuation
+                do {
+                    try driver.submit(transfer)
+                } catch {
+                    transfer.headContinuation = nil
+                    continuation.resume(throwing: error)
+                }
+            }
+        } onCancel: {
+            channel.cancel()
+        }
+        return UpstreamResponse(
+            status: head.status, headers: head.headers, httpVersion: head.httpVersion,
+            body: UpstreamBody(channel: channel, lease: lease))
+    }
+}
+
+/// Aborts the transfer when the last holder of the response body lets go of it unfinished.
+final class TransferLease: Sendable {
+    let channel: BodyChannel
+    init(channel: BodyChannel) { self.channel = channel }
+    deinit { channel.cancel() }
+}

@@ -1,0 +1,66 @@
+import AirlockConfiguration
+import AirlockServer
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Upstream
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the proxy.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let configuration = try loadConfiguration(options)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "airlock")
+        if configuration.upstream.auth == .airlock && configuration.upstream.apiKey == nil {
+            throw ValidationError(
+                "upstream.api_key is not set: export DASHSCOPE_API_KEY, or set upstream.auth: passthrough to send each "
+                    + "caller's own Authorization header.")
+        }
+        var upstreamConfiguration = UpstreamClient.Configuration()
+        upstreamConfiguration.caFile = configuration.upstream.caFile
+        let upstream = UpstreamClient(configuration: upstreamConfiguration, logger: logger)
+        let server = AirlockServer(configuration: configuration, upstream: upstream, logger: logger)
+        logger.notice(
+            "airlock starting",
+            metadata: [
+                "listen": "\(configuration.listenHost):\(configuration.listenPort)",
+                "upstream": "\(configuration.upstream.url)", "upstream_auth": "\(configuration.upstream.auth.rawValue)",
+            ])
+        let app = server.makeApplication()
+        try await app.runService()
+    }
+}
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Inspect the configuration.", subcommands: [Print.self])
+
+    struct Print: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "print", abstract: "Print the effective configuration, secrets masked.")
+        @OptionGroup var options: ConfigOption
+        func run() async throws {
+            let configuration = try loadConfiguration(options)
+            print(configuration.rendered(), terminator: "")
+        }
+    }
+}
+
+func loadConfiguration(_ options: ConfigOption) throws -> AirlockConfiguration {
+    let environment = ProcessInfo.processInfo.environment
+    var path = options.config ?? environment["AIRLOCK_CONFIG"]
+    if path == nil, FileManager.default.fileExists(atPath: "airlock.yaml") { path = "airlock.yaml" }
+    do {
+        return try AirlockConfiguration.load(path: path, environment: environment)
+    } catch let error as ConfigurationError {
+        throw ValidationError(error.description)
+    }
+}

@@ -1,0 +1,2 @@
+import QwenEmulator
+@main struct X { static func main() {} }

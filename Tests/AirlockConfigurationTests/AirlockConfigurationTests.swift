@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import AirlockConfiguration
+
+@Suite struct AirlockConfigurationTests {
+    @Test func defaultsApplyWithNoFileAndNoEnvironment() throws {
+        let config = try AirlockConfiguration.load(path: nil, environment: [:])
+        #expect(config.listenHost == "127.0.0.1")
+        #expect(config.listenPort == 8080)
+        #expect(config.upstream.url == "https://dashscope-intl.aliyuncs.com/compatible-mode/v1")
+        #expect(config.upstream.apiKey == nil)
+        #expect(config.upstream.auth == .airlock)
+        #expect(config.maxRequestBytes == 1 << 20)
+        #expect(config.upstream.forwardHeaderPrefixes == ["x-dashscope-"])
+        #expect(config.origins["listen"] == "default")
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let path = try temporaryFile(
+            """
+            listen: 0.0.0.0:9000
+            upstream:
+              url: https://dashscope.aliyuncs.com/compatible-mode/v1/
+              connect_timeout_ms: 1500
+            limits:
+              max_request_bytes: 2MiB
+            """)
+        let config = try AirlockConfiguration.load(
+            path: path,
+            environment: ["AIRLOCK_LISTEN": "127.0.0.1:7000", "DASHSCOPE_API_KEY": "sk-test-123456789"])
+        #expect(config.listenPort == 7000)
+        #expect(config.origins["listen"] == "env AIRLOCK_LISTEN")
+        #expect(config.upstream.url == "https://dashscope.aliyuncs.com/compatible-mode/v1")
+        #expect(config.upstream.connectTimeoutMilliseconds == 1500)
+        #expect(config.maxRequestBytes == 2 << 20)
+        #expect(config.upstream.apiKey == "sk-test-123456789")
+    }
+
+    @Test func badValueNamesKeyValueAndExpectation() throws {
+        let path = try temporaryFile("upstream:\n  connect_timeout_ms: soon\n")
+        do {
+            _ = try AirlockConfiguration.load(path: path, environment: [:])
+            Issue.record("a bad value was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.code == .invalidValue)
+            #expect(error.key == "upstream.connect_timeout_ms")
+            #expect(error.value == "soon")
+            #expect(error.source == "\(path):2")
+            #expect(error.description.contains("expected a whole number of milliseconds"))
+        }
+    }
+
+    @Test func badEnvironmentValueIsRejected() {
+        #expect(throws: ConfigurationError.self) {
+            try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_LISTEN": "localhost"])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_UPSTREAM_URL": "ftp://example"])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_UPSTREAM_AUTH": "maybe"])
+        }
+    }
+
+    @Test func unknownKeyIsRejectedWithItsLine() throws {
+        let path = try temporaryFile("upstream:\n  urll: https://x\n")
+        do {
+            _ = try AirlockConfiguration.load(path: path, environment: [:])
+            Issue.record("an unknown key was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.code == .unknownKey)
+            #expect(error.key == "upstream.urll")
+            #expect(error.source == "\(path):2")
+        }
+    }
+
+    @Test func renderedMasksSecrets() throws {
+        let config = try AirlockConfiguration.load(
+            path: nil,
+            environment: [
+                "DASHSCOPE_API_KEY": "sk-abcdefghijklmnopqrstuvwxyz",
+                "AIRLOCK_REDIS_URL": "redis://user:hunter2@redis:6379/0",
+            ])
+        let text = config.rendered()
+        #expect(!text.contains("abcdefghijklmnop"))
+        #expect(!text.contains("hunter2"))
+        #expect(text.contains("api_key: \"sk-…yz (masked)\"  # env DASHSCOPE_API_KEY"))
+        #expect(text.contains("url: redis://user:****@redis:6379/0"))
+    }
+
+    @Test func hostPortParsing() {
+        #expect(parseHostPort("[::1]:8080")! == ("::1", 8080))
+        #expect(parseHostPort("0.0.0.0:0")! == ("0.0.0.0", 0))
+        #expect(parseHostPort("host:70000") == nil)
+        #expect(parseHostPort(":80") == nil)
+    }
+
+    private func temporaryFile(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "airlock-config-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

@@ -1,0 +1,109 @@
+import AirlockConfiguration
+import AirlockServer
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import QwenEmulator
+import Testing
+import Upstream
+
+/// A real Airlock (Hummingbird on port 0) in front of a real emulator, and a libcurl client to talk to it.
+struct AirlockHarness {
+    let baseURL: String
+    let emulator: QwenEmulator
+    let emulatorURL: String
+    let client: UpstreamClient
+    let serverUpstream: UpstreamClient
+
+    static func withRunning<T: Sendable>(
+        emulator emulatorConfiguration: EmulatorConfiguration = .init(),
+        environment: [String: String] = [:],
+        upstreamURL: String? = nil,
+        _ body: (AirlockHarness) async throws -> T
+    ) async throws -> T {
+        try await QwenEmulator.withRunning(emulatorConfiguration) { emulator, emulatorURL in
+            var env = [
+                "AIRLOCK_LISTEN": "127.0.0.1:0", "AIRLOCK_UPSTREAM_URL": upstreamURL ?? emulatorURL,
+                "DASHSCOPE_API_KEY": "airlock-test-key", "AIRLOCK_UPSTREAM_FORWARD_HEADERS": "x-dashscope-,x-emulator-",
+            ]
+            env.merge(environment) { $1 }
+            let configuration = try AirlockConfiguration.load(path: nil, environment: env)
+            var logger = Logger(label: "airlock-test")
+            logger.logLevel = .warning
+            let serverUpstream = UpstreamClient(logger: logger)
+            let server = AirlockServer(configuration: configuration, upstream: serverUpstream, logger: logger)
+            let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            let app = server.makeApplication { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            }
+            let client = UpstreamClient(logger: logger)
+            defer { client.shutdown() }
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await app.run() }
+                var ports = portStream.makeAsyncIterator()
+                guard let port = await ports.next(), port > 0 else { throw CancellationError() }
+                let harness = AirlockHarness(
+                    baseURL: "http://127.0.0.1:\(port)", emulator: emulator, emulatorURL: emulatorURL, client: client,
+                    serverUpstream: serverUpstream)
+                do {
+                    let result = try await body(harness)
+                    group.cancelAll()
+                    return result
+                } catch {
+                    group.cancelAll()
+                    throw error
+                }
+            }
+        }
+    }
+
+    func request(
+        _ method: String, _ path: String, body: [UInt8] = [], headers: [(String, String)] = []
+    ) async throws -> UpstreamResponse {
+        try await client.execute(
+            UpstreamRequest(
+                method: method, url: baseURL + path,
+                headers: [("Content-Type", "application/json"), ("Authorization", "Bearer caller-key")] + headers,
+                body: body))
+    }
+
+    func json(_ method: String, _ path: String, body: [UInt8] = [], headers: [(String, String)] = []) async throws
+        -> (UpstreamResponse, [String: Any])
+    {
+        let response = try await request(method, path, body: body, headers: headers)
+        let bytes = try await response.collect(upTo: 16 << 20)
+        let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] ?? [:]
+        return (response, object)
+    }
+
+    static func chat(_ text: String, stream: Bool = false, extra: String = "") -> [UInt8] {
+        let escaped = text.replacingOccurrences(of: "\"", with: "\\\"")
+        return Array(
+            #"{"model":"qwen-plus","messages":[{"role":"user","content":"\#(escaped)"}],"stream":\#(stream)\#(extra)}"#.utf8)
+    }
+}
+
+func eventually(
+    timeout: Duration = .seconds(3), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    #expect(condition(), "condition did not hold within \(timeout)", sourceLocation: sourceLocation)
+}
+
+/// Splits an SSE body into the JSON objects of its data events; `[DONE]` becomes nil.
+func sseEvents(_ bytes: [UInt8]) -> [[String: Any]?] {
+    var framer = SSEFramer()
+    var events = framer.append(bytes)
+    if let rest = framer.finish() { events.append(rest) }
+    return events.compactMap { event -> [String: Any]?? in
+        guard let data = SSEFramer.data(of: event) else { return .none }
+        if data == Array("[DONE]".utf8) { return .some(nil) }
+        return .some(try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])
+    }
+}

@@ -1,0 +1,51 @@
+import Testing
+
+@testable import AirlockServer
+
+@Suite struct ChatRequestTests {
+    func parse(_ text: String) throws(AirlockHTTPError) -> ChatRequest { try ChatRequest.parse(Array(text.utf8)) }
+
+    func rejection(_ text: String) -> AirlockHTTPError? {
+        do {
+            _ = try parse(text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func acceptsQwenExtrasAndReadsFields() throws {
+        let request = try parse(
+            #"{"model":"qwen-plus","messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi"}]}],"stream":true,"stream_options":{"include_usage":true},"enable_thinking":true,"top_k":5}"#
+        )
+        #expect(request.model == "qwen-plus")
+        #expect(request.messages.count == 2)
+        #expect(request.messages[1].text == "hi")
+        #expect(request.stream)
+        #expect(request.includeUsage)
+        #expect(request.body["top_k"] == .number(5))
+    }
+
+    @Test(arguments: [
+        ("{not json", nil as String?, "invalid_json"),
+        ("[1,2]", nil, "invalid_json"),
+        (#"{"messages":[{"role":"user","content":"x"}]}"#, "model", "missing_required_parameter"),
+        (#"{"model":7,"messages":[{"role":"user","content":"x"}]}"#, "model", "invalid_type"),
+        (#"{"model":"qwen-plus"}"#, "messages", "missing_required_parameter"),
+        (#"{"model":"qwen-plus","messages":"hi"}"#, "messages", "invalid_type"),
+        (#"{"model":"qwen-plus","messages":[]}"#, "messages", "empty_array"),
+        (#"{"model":"qwen-plus","messages":[{"role":"wizard","content":"x"}]}"#, "messages[0].role", "invalid_value"),
+        (#"{"model":"qwen-plus","messages":[{"role":"user","content":5}]}"#, "messages[0].content", "invalid_type"),
+        (#"{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, "stream", "invalid_type"),
+    ])
+    func rejectsWithParamAndCode(body: String, param: String?, code: String) throws {
+        let error = try #require(rejection(body))
+        #expect(error.status == .badRequest)
+        #expect(error.type == "invalid_request_error")
+        #expect(error.param == param)
+        #expect(error.code == code)
+        let json = String(decoding: error.body, as: UTF8.self)
+        #expect(json.hasPrefix(#"{"error":{"#))
+        #expect(json.contains(#""type":"invalid_request_error""#))
+    }
+}

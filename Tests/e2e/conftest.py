@@ -1,0 +1,73 @@
+"""Starts the real binaries (qwen-emulator, then airlock in front of it) for the end-to-end tests."""
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("AIRLOCK_BIN_DIR", os.path.join(ROOT, ".build", "debug"))
+API_KEY = "sk-e2e-secret-key-0123456789"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up within {timeout}s")
+
+
+class Stack:
+    def __init__(self, tmp):
+        self.emulator_port = free_port()
+        self.airlock_port = free_port()
+        self.emulator_url = f"http://127.0.0.1:{self.emulator_port}/compatible-mode/v1"
+        self.airlock_url = f"http://127.0.0.1:{self.airlock_port}/v1"
+        self.log_path = os.path.join(tmp, "airlock.log")
+        self.emulator = subprocess.Popen(
+            [os.path.join(BIN, "qwen-emulator"), "--listen", f"127.0.0.1:{self.emulator_port}",
+             "--tokens-per-second", "400"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_http(self.emulator_url + "/models")
+        env = dict(os.environ, AIRLOCK_LISTEN=f"127.0.0.1:{self.airlock_port}",
+                   AIRLOCK_UPSTREAM_URL=self.emulator_url, DASHSCOPE_API_KEY=API_KEY)
+        env.pop("AIRLOCK_CONFIG", None)
+        self.log = open(self.log_path, "w")
+        self.airlock = subprocess.Popen([os.path.join(BIN, "airlock"), "serve"], env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT, cwd=tmp)
+        wait_http(f"http://127.0.0.1:{self.airlock_port}/healthz")
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        for p in (self.airlock, self.emulator):
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    s = Stack(str(tmp_path_factory.mktemp("airlock")))
+    yield s
+    s.stop()
