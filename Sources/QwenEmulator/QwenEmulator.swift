@@ -12,7 +12,8 @@ import Synchronization
 /// the length of a test.
 public final class QwenEmulator: Service, Sendable {
     private enum Lifecycle {
-        case idle
+        /// Not started yet; callers may already wait for the port.
+        case idle(waiters: [CheckedContinuation<Int, any Error>])
         case starting(waiters: [CheckedContinuation<Int, any Error>])
         case listening(port: Int)
         case stopped(EmulatorError)
@@ -21,7 +22,7 @@ public final class QwenEmulator: Service, Sendable {
     public let configuration: EmulatorConfiguration
     private let logger: Logger
     private let state = EmulatorState()
-    private let lifecycle = Mutex(Lifecycle.idle)
+    private let lifecycle = Mutex(Lifecycle.idle(waiters: []))
 
     public init(configuration: EmulatorConfiguration = .init(), logger: Logger = Logger(label: "qwen-emulator")) {
         self.configuration = configuration
@@ -31,8 +32,8 @@ public final class QwenEmulator: Service, Sendable {
     /// Serves until the task is cancelled or a graceful shutdown is triggered.
     public func run() async throws {
         let started = lifecycle.withLock { lifecycle -> Bool in
-            guard case .idle = lifecycle else { return false }
-            lifecycle = .starting(waiters: [])
+            guard case .idle(let waiters) = lifecycle else { return false }
+            lifecycle = .starting(waiters: waiters)
             return true
         }
         guard started else { throw EmulatorError(.alreadyRunning, "this emulator has already been started") }
@@ -63,8 +64,9 @@ public final class QwenEmulator: Service, Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let result = lifecycle.withLock { lifecycle -> Result<Int, EmulatorError>? in
                 switch lifecycle {
-                case .idle:
-                    lifecycle = .starting(waiters: [continuation])
+                case .idle(var waiters):
+                    waiters.append(continuation)
+                    lifecycle = .idle(waiters: waiters)
                     return nil
                 case .starting(var waiters):
                     waiters.append(continuation)

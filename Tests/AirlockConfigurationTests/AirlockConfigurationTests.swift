@@ -86,7 +86,7 @@ import Testing
         #expect(!text.contains("abcdefghijklmnop"))
         #expect(!text.contains("hunter2"))
         #expect(text.contains("api_key: \"sk-…yz (masked)\"  # env DASHSCOPE_API_KEY"))
-        #expect(text.contains("url: redis://user:****@redis:6379/0"))
+        #expect(text.contains("url: \"redis://user:****@redis:6379/0\""))
     }
 
     @Test func hostPortParsing() {

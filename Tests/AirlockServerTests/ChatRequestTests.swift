@@ -1,3 +1,4 @@
+import HTTPTypes
 import Testing
 
 @testable import AirlockServer
@@ -40,7 +41,7 @@ import Testing
     ])
     func rejectsWithParamAndCode(body: String, param: String?, code: String) throws {
         let error = try #require(rejection(body))
-        #expect(error.status == .badRequest)
+        #expect(error.status.code == 400)
         #expect(error.type == "invalid_request_error")
         #expect(error.param == param)
         #expect(error.code == code)

@@ -30,7 +30,9 @@ struct BertTokenizerTests {
 
     @Test("a small vocabulary: greedy longest match, continuations, unknown words")
     func wordPieceBasics() throws {
-        let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "runn", "##ing", ",", "!"]
+        let vocabulary = [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "runn", "##ing", ",", "!",
+        ]
         let tokenizer = try BertTokenizer(vocabulary: vocabulary, maxSequenceLength: 16)
         #expect(tokenizer.encode("UnAffable, running!") == [2, 5, 6, 7, 10, 8, 9, 11, 3])
         #expect(tokenizer.encode("unknownword") == [2, 1, 3])

@@ -72,7 +72,7 @@ def raw_post(stack, body: bytes):
     (b'{"model": "qwen-plus"}', 400, "missing_required_parameter"),
     (b'{"model":"qwen-plus","messages":[{"role":"user","content":"' + b"a" * (2 << 20) + b'"}]}', 413,
      "request_too_large"),
-])
+], ids=["malformed-json", "missing-messages", "2MiB-body"])
 def test_bad_input_gets_an_openai_error_and_serving_continues(stack, body, status, code):
     got_status, payload = raw_post(stack, body)
     assert got_status == status

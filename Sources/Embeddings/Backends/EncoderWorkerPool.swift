@@ -83,7 +83,8 @@ final class EncoderWorkerPool: Sendable {
     }
 
     private func runWorker() {
-        let scratch = encoder.makeScratch(tokens: maxBatchTokens)
+        // Sized for one full-length text; grows to the largest batch this worker actually sees.
+        let scratch = encoder.makeScratch()
         while true {
             wakeup.wait()
             guard let jobs = takeShare() else { return }

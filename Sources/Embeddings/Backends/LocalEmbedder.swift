@@ -27,7 +27,8 @@ public final class LocalEmbedder: Embedder {
     public convenience init(
         modelDirectory: String, configuration: Configuration = .init(), logger: Logger
     ) throws(EmbeddingError) {
-        self.init(encoder: try BertEncoder.load(directory: modelDirectory), configuration: configuration, logger: logger)
+        self.init(
+            encoder: try BertEncoder.load(directory: modelDirectory), configuration: configuration, logger: logger)
     }
 
     public init(encoder: BertEncoder, configuration: Configuration = .init(), logger: Logger) {

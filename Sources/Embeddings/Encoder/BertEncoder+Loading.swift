@@ -25,7 +25,8 @@ extension BertEncoder {
         guard tokenizer.vocabularySize <= configuration.vocabSize else {
             throw EmbeddingError(
                 .invalidVocabulary,
-                "vocab.txt has \(tokenizer.vocabularySize) tokens but config.json says vocab_size \(configuration.vocabSize)")
+                "vocab.txt has \(tokenizer.vocabularySize) tokens but config.json says vocab_size \(configuration.vocabSize)"
+            )
         }
         let file = try SafetensorsFile(path: base.appendingPathComponent("model.safetensors").path)
         let weights = try BertWeights(file: file, configuration: configuration)

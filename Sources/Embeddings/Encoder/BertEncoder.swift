@@ -68,7 +68,8 @@ public final class BertEncoder: Sendable {
                 let positionRow = positions + position * h
                 var column = 0
                 while column < h {
-                    let sum = VectorKernels.load(word + column) + VectorKernels.load(positionRow + column)
+                    let sum =
+                        VectorKernels.load(word + column) + VectorKernels.load(positionRow + column)
                         + VectorKernels.load(tokenType + column)
                     VectorKernels.store(sum, out + column)
                     column += VectorKernels.width
@@ -88,24 +89,36 @@ public final class BertEncoder: Sendable {
 
         // Q, K and V for every token in one GEMM, the bias preloaded into C.
         VectorKernels.broadcastRows(scratch.qkv, bias: layer.qkvBias.pointer, rows: tokens, columns: 3 * h)
-        linear(scratch.hidden, layer.qkvWeight.pointer, into: scratch.qkv, rows: tokens, inputs: h, outputs: 3 * h, accumulate: true)
+        linear(
+            scratch.hidden, layer.qkvWeight.pointer, into: scratch.qkv, rows: tokens, inputs: h, outputs: 3 * h,
+            accumulate: true)
 
         selfAttention(batch: batch, scratch: scratch)
 
         // attention = LayerNorm(hidden + bias + context·Woᵀ): residual and bias fused into C.
-        VectorKernels.addBias(scratch.attention, source: scratch.hidden, bias: layer.attentionOutputBias.pointer, rows: tokens, columns: h)
-        linear(scratch.context, layer.attentionOutputWeight.pointer, into: scratch.attention, rows: tokens, inputs: h, outputs: h, accumulate: true)
+        VectorKernels.addBias(
+            scratch.attention, source: scratch.hidden, bias: layer.attentionOutputBias.pointer, rows: tokens, columns: h
+        )
+        linear(
+            scratch.context, layer.attentionOutputWeight.pointer, into: scratch.attention, rows: tokens, inputs: h,
+            outputs: h, accumulate: true)
         VectorKernels.layerNorm(
             scratch.attention, rows: tokens, columns: h, weight: layer.attentionNormWeight.pointer,
             bias: layer.attentionNormBias.pointer, epsilon: eps)
 
         // intermediate = GELU(attention·Wiᵀ + bias)
-        linear(scratch.attention, layer.intermediateWeight.pointer, into: scratch.intermediate, rows: tokens, inputs: h, outputs: inner, accumulate: false)
-        VectorKernels.geluAddingBias(scratch.intermediate, bias: layer.intermediateBias.pointer, rows: tokens, columns: inner)
+        linear(
+            scratch.attention, layer.intermediateWeight.pointer, into: scratch.intermediate, rows: tokens, inputs: h,
+            outputs: inner, accumulate: false)
+        VectorKernels.geluAddingBias(
+            scratch.intermediate, bias: layer.intermediateBias.pointer, rows: tokens, columns: inner)
 
         // hidden = LayerNorm(attention + bias + intermediate·Wᵀ)
-        VectorKernels.addBias(scratch.hidden, source: scratch.attention, bias: layer.outputBias.pointer, rows: tokens, columns: h)
-        linear(scratch.intermediate, layer.outputWeight.pointer, into: scratch.hidden, rows: tokens, inputs: inner, outputs: h, accumulate: true)
+        VectorKernels.addBias(
+            scratch.hidden, source: scratch.attention, bias: layer.outputBias.pointer, rows: tokens, columns: h)
+        linear(
+            scratch.intermediate, layer.outputWeight.pointer, into: scratch.hidden, rows: tokens, inputs: inner,
+            outputs: h, accumulate: true)
         VectorKernels.layerNorm(
             scratch.hidden, rows: tokens, columns: h, weight: layer.outputNormWeight.pointer,
             bias: layer.outputNormBias.pointer, epsilon: eps)

@@ -46,7 +46,9 @@ public final class EncoderScratch {
             offset += size
         }
         storage = raw
-        (hidden, qkv, context, attention, intermediate, scores) = (views[0], views[1], views[2], views[3], views[4], views[5])
+        (hidden, qkv, context, attention, intermediate, scores) = (
+            views[0], views[1], views[2], views[3], views[4], views[5]
+        )
         tokenCapacity = newTokens
         sequenceCapacity = newSequence
     }

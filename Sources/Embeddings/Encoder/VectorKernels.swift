@@ -15,7 +15,9 @@ enum VectorKernels {
     }
 
     /// Copies `bias` into each of `rows` rows of `destination`.
-    static func broadcastRows(_ destination: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int) {
+    static func broadcastRows(
+        _ destination: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int
+    ) {
         for row in 0..<rows {
             (destination + row * columns).update(from: bias, count: columns)
         }
@@ -70,7 +72,8 @@ enum VectorKernels {
     }
 
     /// In place: x = gelu(x + bias) with the exact (erf) GELU.
-    static func geluAddingBias(_ data: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int) {
+    static func geluAddingBias(_ data: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int)
+    {
         let half = Vector(repeating: 0.5)
         let inverseRootTwo = Vector(repeating: 0.70710678118654752)
         for row in 0..<rows {
@@ -84,11 +87,32 @@ enum VectorKernels {
         }
     }
 
+    typealias Bits = SIMD16<Int32>
+
+    /// Lane-wise `mask ? a : b` through bit operations, which compile to vector instructions (the generic
+    /// `pointwiseMin`, `clamped` and `replacing` go lane by lane).
+    @inline(__always)
+    static func select(_ mask: SIMDMask<Bits>, _ a: Vector, _ b: Vector) -> Vector {
+        let m = unsafeBitCast(mask, to: Bits.self)
+        let result = (unsafeBitCast(a, to: Bits.self) & m) | (unsafeBitCast(b, to: Bits.self) & ~m)
+        return unsafeBitCast(result, to: Vector.self)
+    }
+
+    @inline(__always)
+    static func clamp(_ x: Vector, _ low: Float, _ high: Float) -> Vector {
+        let lowVector = Vector(repeating: low)
+        let highVector = Vector(repeating: high)
+        return select(x .> highVector, highVector, select(x .< lowVector, lowVector, x))
+    }
+
+    @inline(__always)
+    static func maximum(_ a: Vector, _ b: Vector) -> Vector { select(a .> b, a, b) }
+
     /// erf as a rational approximation on [-4, 4] (outside, erf is ±1 in single precision); the
     /// coefficients are Eigen's and XLA's, accurate to a few ulp.
     @inline(__always)
     static func erf(_ input: Vector) -> Vector {
-        let x = input.clamped(lowerBound: Vector(repeating: -4), upperBound: Vector(repeating: 4))
+        let x = clamp(input, -4, 4)
         let x2 = x * x
         var p = x2 * -2.72614225801306e-10 + 2.77068142495902e-08
         p = x2 * p + -2.10102402082508e-06
@@ -107,8 +131,11 @@ enum VectorKernels {
     /// e^x by range reduction to [-ln2/2, ln2/2] and a degree-6 polynomial (Cephes' expf), exact to ~1 ulp.
     @inline(__always)
     static func exp(_ input: Vector) -> Vector {
-        let x = input.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.3))
-        let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+        // Adding 1.5·2^23 rounds to an integer (round to nearest even) and leaves it in the low mantissa bits.
+        let magic = Vector(repeating: 12_582_912)
+        let x = clamp(input, -87.3, 88.3)
+        let shifted = x * 1.44269504088896341 + magic
+        let n = shifted - magic
         let r = x - n * 0.693359375 - n * -2.12194440e-4
         var p = r * 1.9875691500e-4 + 1.3981999507e-3
         p = p * r + 8.3334519073e-3
@@ -116,56 +143,46 @@ enum VectorKernels {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let result = p * r * r + r + 1
-        let exponent = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        // 2^n: the integer n sits in the low bits of `shifted`; move n + 127 into the exponent field.
+        let exponent = (unsafeBitCast(shifted, to: Bits.self) &- Bits(repeating: 0x4B40_0000 - 127)) &<< 23
         return result * unsafeBitCast(exponent, to: Vector.self)
-    }
-
-    /// Scalar e^x with the same polynomial, for tails shorter than a vector.
-    @inline(__always)
-    static func exp(_ input: Float) -> Float {
-        exp(Vector(repeating: input))[0]
     }
 
     /// In-place softmax of one row.
     static func softmax(_ row: UnsafeMutablePointer<Float>, count: Int) {
-        var maximum = -Float.infinity
+        let full = count / width * width
+        let tail = count - full
+        var tailVector = Vector(repeating: -.infinity)
+        for i in 0..<tail { tailVector[i] = row[full + i] }
+
+        var vectorMax = tailVector
         var column = 0
-        if count >= width {
-            var vectorMax = Vector(repeating: -.infinity)
-            while column + width <= count {
-                vectorMax = pointwiseMax(vectorMax, load(row + column))
-                column += width
-            }
-            maximum = vectorMax.max()
+        while column < full {
+            vectorMax = maximum(vectorMax, load(row + column))
+            column += width
         }
-        while column < count {
-            maximum = Swift.max(maximum, row[column])
-            column += 1
-        }
+        let rowMax = Vector(repeating: vectorMax.max())
+
         var vectorSum = Vector.zero
-        var sum: Float = 0
         column = 0
-        while column + width <= count {
-            let e = exp(load(row + column) - maximum)
+        while column < full {
+            let e = exp(load(row + column) - rowMax)
             store(e, row + column)
             vectorSum += e
             column += width
         }
-        while column < count {
-            let e = exp(row[column] - maximum)
-            row[column] = e
-            sum += e
-            column += 1
+        var tailExp = Vector.zero
+        if tail > 0 {
+            // Padding lanes are -inf: mask them to exactly zero rather than exp's clamped minimum.
+            tailExp = select(tailVector .> Vector(repeating: -.infinity), exp(tailVector - rowMax), .zero)
+            vectorSum += tailExp
         }
-        let inverse = 1 / (sum + vectorSum.sum())
+        let inverse = 1 / vectorSum.sum()
         column = 0
-        while column + width <= count {
+        while column < full {
             store(load(row + column) * inverse, row + column)
             column += width
         }
-        while column < count {
-            row[column] *= inverse
-            column += 1
-        }
+        for i in 0..<tail { row[full + i] = tailExp[i] * inverse }
     }
 }

@@ -63,7 +63,8 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
             if !condition { throw EmbeddingError(.invalidConfiguration, "\(path): \(key) must be \(expected)") }
         }
         try check(hiddenSize > 0 && hiddenSize % 16 == 0, "hidden_size", "a positive multiple of 16")
-        try check(numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0, "num_attention_heads",
+        try check(
+            numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0, "num_attention_heads",
             "a divisor of hidden_size")
         try check(intermediateSize > 0 && intermediateSize % 16 == 0, "intermediate_size", "a positive multiple of 16")
         try check(numHiddenLayers > 0, "num_hidden_layers", "positive")

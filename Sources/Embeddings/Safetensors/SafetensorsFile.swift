@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A read-only, memory-mapped safetensors file.
 ///
@@ -113,7 +114,8 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
             return FloatTensor(shape: info.shape) { out in
                 for i in 0..<count {
-                    out[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+                    out[i] = Float(
+                        bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
                 }
             }
         case .f16:
@@ -131,7 +133,8 @@ public final class SafetensorsFile: @unchecked Sendable {
                 }
             }
         case .i32, .i64:
-            throw EmbeddingError(.unsupportedDataType, "\(name) is \(info.dataType.rawValue), expected F32, F16 or BF16")
+            throw EmbeddingError(
+                .unsupportedDataType, "\(name) is \(info.dataType.rawValue), expected F32, F16 or BF16")
         }
     }
 

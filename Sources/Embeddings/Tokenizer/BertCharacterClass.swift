@@ -5,7 +5,8 @@ enum BertCharacterClass {
     }
 
     static func isWhitespace(_ value: UInt32) -> Bool {
-        value < 0x80 ? (value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D)
+        value < 0x80
+            ? (value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D)
             : contains(BertCharacterTables.whitespace, value)
     }
 

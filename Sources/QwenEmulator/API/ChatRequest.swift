@@ -63,7 +63,8 @@ struct ChatRequest: Sendable, Equatable {
         var includeUsage = false
         if let options = json["stream_options"], !options.isNull {
             guard case .object = options else {
-                return .failure(.invalidParameter("The `stream_options` field must be an object.", param: "stream_options"))
+                return .failure(
+                    .invalidParameter("The `stream_options` field must be an object.", param: "stream_options"))
             }
             switch optionalBool(options["include_usage"], name: "stream_options.include_usage") {
             case .success(let value): includeUsage = value ?? false
@@ -100,7 +101,8 @@ struct ChatRequest: Sendable, Equatable {
         case .failure(let error): return .failure(error)
         }
 
-        if let failure = checkRange(json["temperature"], name: "temperature", accepts: { $0 >= 0 && $0 < 2 }, shown: "[0.0, 2.0)")
+        if let failure = checkRange(
+            json["temperature"], name: "temperature", accepts: { $0 >= 0 && $0 < 2 }, shown: "[0.0, 2.0)")
             ?? checkRange(json["top_p"], name: "top_p", accepts: { $0 > 0 && $0 <= 1 }, shown: "(0.0, 1.0]")
         {
             return .failure(failure)
@@ -124,7 +126,8 @@ struct ChatRequest: Sendable, Equatable {
         guard roles.contains(role) else {
             return .failure(
                 .invalidParameter(
-                    "Role must be in [system, user, assistant, tool, function], got `\(role)`.", param: param + ".role"))
+                    "Role must be in [system, user, assistant, tool, function], got `\(role)`.", param: param + ".role")
+            )
         }
         switch raw["content"] {
         case .string(let text):
@@ -170,7 +173,8 @@ struct ChatRequest: Sendable, Equatable {
         }
         guard range.contains(integer) else {
             let upper = range.upperBound == Int.max ? "" : String(range.upperBound)
-            return .failure(.invalidParameter("Range of \(name) should be [\(range.lowerBound), \(upper)]", param: name))
+            return .failure(
+                .invalidParameter("Range of \(name) should be [\(range.lowerBound), \(upper)]", param: name))
         }
         return .success(integer)
     }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// An embeddings request, validated as Qwen's compatible mode does.
@@ -41,7 +41,8 @@ struct EmbeddingRequest: Sendable, Equatable {
             }
             inputs = texts
         default:
-            return .failure(.invalidParameter("Field required: input, a string or an array of strings.", param: "input"))
+            return .failure(
+                .invalidParameter("Field required: input, a string or an array of strings.", param: "input"))
         }
         guard !inputs.isEmpty, inputs.allSatisfy({ !$0.isEmpty }) else {
             return .failure(.invalidParameter("Input must not be empty.", param: "input"))

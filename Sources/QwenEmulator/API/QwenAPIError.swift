@@ -1,6 +1,6 @@
 /// An error answer in Qwen's compatible-mode shape:
 /// `{"error":{"message","type","param","code"},"request_id":"<uuid>"}`.
-struct QwenAPIError: Sendable, Equatable {
+struct QwenAPIError: Error, Sendable, Equatable {
     var status: Int
     var code: String
     var type: String
@@ -52,7 +52,8 @@ extension QwenAPIError {
 
     static let invalidAPIKey = QwenAPIError(
         status: 401, code: "invalid_api_key", type: "invalid_request_error",
-        message: "Incorrect API key provided. For details, see: https://help.aliyun.com/zh/model-studio/error-code#apikey-error"
+        message:
+            "Incorrect API key provided. For details, see: https://help.aliyun.com/zh/model-studio/error-code#apikey-error"
     )
 
     static func modelNotFound(_ model: String) -> QwenAPIError {

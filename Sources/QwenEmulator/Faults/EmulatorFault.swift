@@ -54,8 +54,8 @@ enum FaultMarker {
 
     /// The first marker in `text`, as written (`name`, optional count text). `nil` when there is none.
     static func first(in text: String) -> (name: String, count: String?)? {
-        guard let start = text.range(of: opening),
-            let end = text.range(of: closing, range: start.upperBound..<text.endIndex)
+        guard let start = text.firstRange(of: opening),
+            let end = text[start.upperBound...].firstRange(of: closing)
         else { return nil }
         let body = text[start.upperBound..<end.lowerBound]
         let parts = body.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
@@ -69,9 +69,9 @@ enum FaultMarker {
         guard text.contains(opening) else { return text }
         var result = ""
         var rest = text[...]
-        while let start = rest.range(of: opening) {
+        while let start = rest.firstRange(of: opening) {
             result += rest[rest.startIndex..<start.lowerBound]
-            guard let end = rest.range(of: closing, range: start.upperBound..<rest.endIndex) else {
+            guard let end = rest[start.upperBound...].firstRange(of: closing) else {
                 rest = rest[start.lowerBound...]
                 break
             }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// One answer, decided before the first byte is written: its tokens, how it ends and what it costs.
@@ -79,11 +79,11 @@ struct ChatCompletion: Sendable {
 
     // MARK: Stream events
 
-    /// The first event of each choice: `{"content":"","role":"assistant"}` (and an empty `reasoning_content` when
-    /// thinking, as Qwen sends it).
+    /// The first event of each choice: `{"content":"","role":"assistant"}` (plus an empty `reasoning_content` when
+    /// thinking).
     func roleEvent(choice: Int) -> [UInt8] {
         chunkEvent(choice: choice) { json in
-            json.member("content", thinking ? nil : "")
+            json.member("content", "")
             json.member("role", "assistant")
             if thinking { json.member("reasoning_content", "") }
         }

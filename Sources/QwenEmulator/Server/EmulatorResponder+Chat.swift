@@ -85,7 +85,8 @@ extension EmulatorResponder {
             let ending = StreamScript.Ending.disconnect(afterTokens: Self.chunksBeforeMidstreamFault)
             return try await answer(chat, refusal: false, ending: ending, context: context, exchange: exchange)
         case .malformedJSON:
-            return try await answer(chat, refusal: false, ending: .malformed(afterTokens: 1), context: context, exchange: exchange)
+            return try await answer(
+                chat, refusal: false, ending: .malformed(afterTokens: 1), context: context, exchange: exchange)
         }
     }
 
@@ -145,7 +146,11 @@ extension EmulatorResponder {
             do {
                 for step in script.steps {
                     if let interval, StreamScript.isPaced(step) {
-                        if let watch { try await watch.sleep(for: interval) } else { try await Task.sleep(for: interval) }
+                        if let watch {
+                            try await watch.sleep(for: interval)
+                        } else {
+                            try await Task.sleep(for: interval)
+                        }
                     }
                     if watch?.isClosed == true { throw EmulatorError(.clientDisconnected, "the client went away") }
                     let bytes: [UInt8]

@@ -1,11 +1,12 @@
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The request context: Hummingbird's core storage plus the connection, which the emulator needs to notice a client
@@ -114,17 +115,20 @@ struct EmulatorResponder: HTTPResponder {
     }
 
     /// Holds the response back for `duration`. If the client goes away meanwhile, counts the request as abandoned
-    /// and ends it.
+    /// and ends it. A graceful shutdown ends the wait too, so that a `timeout` fault cannot keep the emulator alive.
     func hold(_ duration: Duration, context: Context) async throws {
         guard duration > .zero else { return }
-        guard let watch = await ConnectionWatchHandler.watch(of: context.channel) else {
-            try await Task.sleep(for: duration)
-            return
-        }
+        let watch = await ConnectionWatchHandler.watch(of: context.channel)
         do {
-            try await watch.sleep(for: duration)
+            try await cancelWhenGracefulShutdown {
+                if let watch { try await watch.sleep(for: duration) } else { try await Task.sleep(for: duration) }
+            }
         } catch let error as EmulatorError where error.code == .clientDisconnected {
             state.update { $0.requestsAbandoned += 1 }
+            context.channel.close(promise: nil)
+            throw error
+        } catch {
+            // Shutting down: close instead of answering with something Qwen would not send.
             context.channel.close(promise: nil)
             throw error
         }

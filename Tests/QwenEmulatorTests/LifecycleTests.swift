@@ -1,0 +1,83 @@
+import NIOCore
+import NIOPosix
+import QwenEmulator
+import ServiceLifecycle
+import Testing
+
+@Suite("Lifecycle")
+struct LifecycleTests {
+    struct BodyFailure: Error {}
+
+    @Test("withRunning shuts the emulator down afterwards, also when the body throws")
+    func withRunningShutsDown() async throws {
+        let port = try await QwenEmulator.withRunning { emulator, _ in try await emulator.waitUntilListening() }
+        #expect(try await !isAccepting(port: port))
+
+        var thrownPort = 0
+        await #expect(throws: BodyFailure.self) {
+            try await QwenEmulator.withRunning { emulator, _ in
+                thrownPort = try await emulator.waitUntilListening()
+                throw BodyFailure()
+            }
+        }
+        #expect(thrownPort > 0)
+        #expect(try await !isAccepting(port: thrownPort))
+    }
+
+    @Test("withRunning returns while a timeout fault is still holding a request")
+    func shutdownWithRequestInFlight() async throws {
+        let start = ContinuousClock.now
+        try await QwenEmulator.withRunning { emulator, _ in
+            let port = try await emulator.waitUntilListening()
+            let client = LoopbackHTTPClient(port: port)
+            async let abandoned = client.sendAndAbandon(
+                path: "/compatible-mode/v1/chat/completions",
+                json: #"{"model":"qwen-plus","messages":[{"role":"user","content":"x"}]}"#,
+                headers: [("x-emulator-fault", "timeout")], after: .seconds(2))
+            #expect(try await eventually { emulator.stats.faultsServed["timeout"] == 1 })
+            _ = try? await abandoned
+        }
+        #expect(ContinuousClock.now - start < .seconds(30))
+    }
+
+    @Test("the emulator runs as a Service in a ServiceGroup and stops on graceful shutdown")
+    func serviceGroup() async throws {
+        let emulator = QwenEmulator()
+        let group = ServiceGroup(
+            configuration: .init(services: [emulator], logger: QwenEmulator.quietLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let port = try await emulator.waitUntilListening()
+            #expect(try await LoopbackHTTPClient(port: port).chat("hi").status == 200)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            #expect(try await !isAccepting(port: port))
+        }
+        await #expect(throws: EmulatorError.self) { try await emulator.waitUntilListening() }
+    }
+
+    @Test("an emulator whose port is taken fails instead of hanging")
+    func bindFailure() async throws {
+        try await QwenEmulator.withRunning { first, _ in
+            var configuration = EmulatorConfiguration()
+            configuration.port = try await first.waitUntilListening()
+            let second = QwenEmulator(configuration: configuration, logger: QwenEmulator.quietLogger)
+            await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await second.run() }
+                await #expect(throws: (any Error).self) { try await second.waitUntilListening() }
+                tasks.cancelAll()
+            }
+        }
+    }
+
+    private func isAccepting(port: Int) async throws -> Bool {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            try await channel.close()
+            return true
+        } catch {
+            return false
+        }
+    }
+}
