@@ -84,6 +84,8 @@ let package = Package(
             dependencies: [
                 "AirlockServer", "AirlockConfiguration", "Embeddings", "Upstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

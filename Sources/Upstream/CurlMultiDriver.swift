@@ -225,6 +225,9 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
             return UpstreamError(.connectFailed, detail, curlCode: raw)
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
             return UpstreamError(.tls, detail, curlCode: raw)
+        case CURLE_WRITE_ERROR where transfer.collectOverflow:
+            return UpstreamError(
+                .responseTooLarge, "upstream response exceeds \(transfer.collectLimit ?? 0) bytes", curlCode: raw)
         case CURLE_WRITE_ERROR where transfer.channel.isCancelled:
             return UpstreamError(.cancelled, "transfer cancelled", curlCode: raw)
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:

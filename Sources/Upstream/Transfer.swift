@@ -10,6 +10,8 @@ struct ResponseHead: Sendable {
     var status: Int
     var headers: [(String, String)]
     var httpVersion: String
+    /// The whole body, when the transfer collects it (`collectLimit` set); nil for streamed bodies.
+    var body: [UInt8]?
 }
 
 /// One libcurl easy handle and everything that must live as long as it does.
@@ -35,6 +37,11 @@ final class Transfer: @unchecked Sendable {
     var firstByteAt: UInt64?
     var lastActivityAt: UInt64 = 0
     var paused = false
+    /// When set, the body is gathered here on the driver thread and the caller is resumed once, at the end, with head
+    /// and body together: one thread hop instead of one per chunk.
+    var collectLimit: Int?
+    private var collected: [UInt8] = []
+    private(set) var collectOverflow = false
     /// Called on the driver thread when the reader falls behind and the transfer pauses.
     var onPause: (() -> Void)?
 
@@ -130,7 +137,7 @@ final class Transfer: @unchecked Sendable {
         }
         let trimmed = line.trimmingSuffixNewline()
         if trimmed.isEmpty {
-            if status >= 200 { resolveHead() }
+            if status >= 200 && collectLimit == nil { resolveHead() }
             return
         }
         if let colon = trimmed.firstIndex(of: ":") {
@@ -143,6 +150,14 @@ final class Transfer: @unchecked Sendable {
     func onBody(_ bytes: UnsafeRawBufferPointer) -> Int {
         lastActivityAt = monotonicNanos()
         if firstByteAt == nil { firstByteAt = lastActivityAt }
+        if let collectLimit {
+            guard collected.count + bytes.count <= collectLimit else {
+                collectOverflow = true
+                return 0
+            }
+            collected.append(contentsOf: bytes)
+            return bytes.count
+        }
         if !headDone { resolveHead() }
         switch channel.offer(bytes) {
         case .accepted: return bytes.count
@@ -162,7 +177,8 @@ final class Transfer: @unchecked Sendable {
             airlock_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
             status = code
         }
-        let head = ResponseHead(status: status, headers: headers, httpVersion: httpVersion)
+        let head = ResponseHead(
+            status: status, headers: headers, httpVersion: httpVersion, body: collectLimit == nil ? nil : collected)
         headContinuation?.resume(returning: head)
         headContinuation = nil
     }

@@ -49,14 +49,36 @@ public final class UpstreamClient: Service, Sendable {
     /// Sends the request and returns once the response head has arrived. The body then streams through
     /// `response.body`; dropping the response, cancelling the task, or calling `cancel()` aborts the transfer.
     public func execute(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+        let (transfer, channel) = try makeTransfer(request)
+        let lease = TransferLease(channel: channel)
+        let head = try await run(transfer, channel)
+        return UpstreamResponse(
+            status: head.status, headers: head.headers, httpVersion: head.httpVersion,
+            body: UpstreamBody(channel: channel, lease: lease))
+    }
+
+    /// Sends the request and returns once the whole response has arrived (at most `maxBodyBytes` of body, else
+    /// `responseTooLarge`). For answers that are not streamed to the client: the caller resumes once, not per chunk.
+    public func send(_ request: UpstreamRequest, maxBodyBytes: Int) async throws -> UpstreamCompleteResponse {
+        let (transfer, channel) = try makeTransfer(request)
+        transfer.collectLimit = maxBodyBytes
+        let head = try await run(transfer, channel)
+        return UpstreamCompleteResponse(
+            status: head.status, headers: head.headers, httpVersion: head.httpVersion, body: head.body ?? [])
+    }
+
+    private func makeTransfer(_ request: UpstreamRequest) throws -> (Transfer, BodyChannel) {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let channel = BodyChannel(highWater: configuration.maxBufferedBytes, transferID: id)
         channel.setDelegate(driver)
         let transfer = try Transfer(
             id: id, request: request, timeouts: request.timeouts ?? configuration.timeouts,
             caFile: configuration.caFile, channel: channel)
-        let lease = TransferLease(channel: channel)
-        let head: ResponseHead = try await withTaskCancellationHandler {
+        return (transfer, channel)
+    }
+
+    private func run(_ transfer: Transfer, _ channel: BodyChannel) async throws -> ResponseHead {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 transfer.headContinuation = continuation
                 do {
@@ -69,9 +91,6 @@ public final class UpstreamClient: Service, Sendable {
         } onCancel: {
             channel.cancel()
         }
-        return UpstreamResponse(
-            status: head.status, headers: head.headers, httpVersion: head.httpVersion,
-            body: UpstreamBody(channel: channel, lease: lease))
     }
 }
 

@@ -72,3 +72,17 @@ public struct UpstreamResponse: Sendable {
     /// Aborts the transfer if it is still running. Safe to call more than once.
     public func cancel() { body.cancel() }
 }
+
+/// A response received whole (see `UpstreamClient.send`).
+public struct UpstreamCompleteResponse: Sendable {
+    public let status: Int
+    /// Header names are lower-cased; order is kept.
+    public let headers: [(String, String)]
+    public let httpVersion: String
+    public let body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first { $0.0 == lowered }?.1
+    }
+}

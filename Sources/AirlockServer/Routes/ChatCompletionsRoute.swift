@@ -25,33 +25,36 @@ struct ChatCompletionsRoute: Sendable {
                 method: "POST", path: "/chat/completions", from: request, body: bytes,
                 accept: chat.stream ? "text/event-stream" : "application/json", requestID: record.requestID)
             let sentAt = ContinuousClock.now
-            let response: UpstreamResponse
+            if chat.stream {
+                let response: UpstreamResponse
+                do {
+                    response = try await upstream.execute(upstreamRequest)
+                } catch let failure as UpstreamError {
+                    throw UpstreamCall.error(for: failure)
+                }
+                record.upstreamStatus = response.status
+                record.upstreamFirstByte = ContinuousClock.now - sentAt
+                let isEventStream = response.header("content-type")?.hasPrefix("text/event-stream") ?? false
+                if response.status == 200 && isEventStream {
+                    return streamed(response, record: record)
+                }
+                // An error answer to a stream request is plain JSON: hand it over whole.
+                do {
+                    let body = try await response.collect(upTo: maxResponseBytes)
+                    return whole(status: response.status, headers: response.headers, body: body, record: &record)
+                } catch let failure as UpstreamError {
+                    throw UpstreamCall.error(for: failure)
+                }
+            }
+            let response: UpstreamCompleteResponse
             do {
-                response = try await upstream.execute(upstreamRequest)
+                response = try await upstream.send(upstreamRequest, maxBodyBytes: maxResponseBytes)
             } catch let failure as UpstreamError {
                 throw UpstreamCall.error(for: failure)
             }
             record.upstreamStatus = response.status
             record.upstreamFirstByte = ContinuousClock.now - sentAt
-            let isEventStream = response.header("content-type")?.hasPrefix("text/event-stream") ?? false
-            if chat.stream && response.status == 200 && isEventStream {
-                return streamed(response, record: record)
-            }
-            let body: [UInt8]
-            do {
-                body = try await response.collect(upTo: maxResponseBytes)
-            } catch let failure as UpstreamError {
-                throw UpstreamCall.error(for: failure)
-            }
-            var headers = UpstreamCall.clientHeaders(from: response)
-            headers[.airlockRequestID] = record.requestID
-            headers[.contentLength] = String(body.count)
-            record.status = response.status
-            record.bytesOut = body.count
-            record.log(to: logger)
-            return Response(
-                status: HTTPResponse.Status(code: response.status), headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+            return whole(status: response.status, headers: response.headers, body: response.body, record: &record)
         } catch let error as AirlockHTTPError {
             record.status = Int(error.status.code)
             record.error = error.code ?? error.type
@@ -62,10 +65,24 @@ struct ChatCompletionsRoute: Sendable {
         }
     }
 
+    private func whole(status: Int, headers upstreamHeaders: [(String, String)], body: [UInt8], record: inout RequestRecord)
+        -> Response
+    {
+        var headers = UpstreamCall.clientHeaders(from: upstreamHeaders)
+        headers[.airlockRequestID] = record.requestID
+        headers[.contentLength] = String(body.count)
+        record.status = status
+        record.bytesOut = body.count
+        record.log(to: logger)
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
     /// Passes server-sent events through one whole event at a time, as they arrive. Backpressure runs end to end:
     /// a slow client slows the writes, which stops the reads, which pauses the libcurl transfer.
     private func streamed(_ response: UpstreamResponse, record: RequestRecord) -> Response {
-        var headers = UpstreamCall.clientHeaders(from: response)
+        var headers = UpstreamCall.clientHeaders(from: response.headers)
         headers[.airlockRequestID] = record.requestID
         headers[.cacheControl] = "no-cache"
         let logger = self.logger

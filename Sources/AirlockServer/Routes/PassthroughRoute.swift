@@ -23,16 +23,15 @@ struct PassthroughRoute: Sendable {
                 method: method, path: path, from: request, body: bytes, accept: "application/json",
                 requestID: record.requestID)
             let sentAt = ContinuousClock.now
-            let response: UpstreamResponse
-            let body: [UInt8]
+            let response: UpstreamCompleteResponse
             do {
-                response = try await upstream.execute(upstreamRequest)
+                response = try await upstream.send(upstreamRequest, maxBodyBytes: maxResponseBytes)
                 record.upstreamFirstByte = ContinuousClock.now - sentAt
-                body = try await response.collect(upTo: maxResponseBytes)
             } catch let failure as UpstreamError {
                 throw UpstreamCall.error(for: failure)
             }
-            var headers = UpstreamCall.clientHeaders(from: response)
+            let body = response.body
+            var headers = UpstreamCall.clientHeaders(from: response.headers)
             headers[.airlockRequestID] = record.requestID
             headers[.contentLength] = String(body.count)
             record.status = response.status

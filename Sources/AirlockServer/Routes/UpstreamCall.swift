@@ -41,9 +41,9 @@ struct UpstreamCall: Sendable {
     }
 
     /// The upstream response headers worth handing to the client.
-    static func clientHeaders(from response: UpstreamResponse) -> HTTPFields {
+    static func clientHeaders(from headers: [(String, String)]) -> HTTPFields {
         var fields = HTTPFields()
-        for (name, value) in response.headers {
+        for (name, value) in headers {
             switch name {
             case "content-type", "retry-after", "x-request-id", "req-cost-time":
                 if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }

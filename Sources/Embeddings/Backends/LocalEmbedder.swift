@@ -11,7 +11,7 @@ public final class LocalEmbedder: Embedder {
         /// The most texts one request contributes to a batch, so that a long request spreads over workers.
         public var maxBatchTexts: Int
 
-        public init(workers: Int = 2, maxBatchTokens: Int = 2048, maxBatchTexts: Int = 32) {
+        public init(workers: Int = 2, maxBatchTokens: Int = 1024, maxBatchTexts: Int = 32) {
             self.workers = workers
             self.maxBatchTokens = maxBatchTokens
             self.maxBatchTexts = maxBatchTexts
