@@ -4,13 +4,15 @@ struct Airlock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "airlock",
         abstract: "Semantic-cache and safety sidecar for OpenAI-compatible LLM traffic.",
-        subcommands: [ServeCommand.self, ConfigCommand.self, EmbedCommand.self, EvalCommand.self]
+        subcommands: [
+            ServeCommand.self, ConfigCommand.self, RulesCommand.self, CacheCommand.self, EmbedCommand.self, EvalCommand.self,
+        ]
     )
 }
 
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Measure Airlock against labeled data.", subcommands: [EvalEmbeddingCommand.self])
+        commandName: "eval", abstract: "Measure Airlock against labeled data.", subcommands: [EvalEmbeddingCommand.self, EvalCacheCommand.self, EvalRulesCommand.self])
 }
 
 /// `--config` for every command that reads the configuration.

@@ -1,0 +1,4 @@
+#ifndef AIRLOCK_CHIREDIS_SHIM_H
+#define AIRLOCK_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif
