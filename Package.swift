@@ -57,6 +57,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "Outcomes", swiftSettings: swiftSettings),
         .target(
             name: "Redis",
             dependencies: [
@@ -93,10 +94,11 @@ let package = Package(
         .target(
             name: "AirlockServer",
             dependencies: [
-                "Upstream", "AirlockConfiguration",
+                "Upstream", "AirlockConfiguration", "Outcomes",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -142,6 +144,12 @@ let package = Package(
             path: "Benchmarks/EmbedBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "InspectionBenchmark",
+            dependencies: ["Inspection", "Embeddings"],
+            path: "Benchmarks/InspectionBenchmark",
+            swiftSettings: swiftSettings
+        ),
 
         // Tests (Swift Testing).
         .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "QwenEmulator"], swiftSettings: swiftSettings),
@@ -168,5 +176,11 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingsTests", dependencies: ["Embeddings", "Upstream", "QwenEmulator"], swiftSettings: swiftSettings),
+        .testTarget(name: "PatternsTests", dependencies: ["Patterns"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "InspectionTests",
+            dependencies: ["Inspection", "Patterns", "Embeddings", "QwenEmulator", "Upstream"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -9,6 +9,22 @@ public struct AirlockConfiguration: Sendable, Equatable {
         case passthrough
     }
 
+    /// A further upstream tried, in order, when the previous ones fail (never when they refuse).
+    public struct FallbackTarget: Sendable, Equatable, Codable {
+        public var url: String
+        /// Replaces the request's model for this target; nil keeps it.
+        public var model: String?
+        /// The environment variable holding this target's key; nil uses the primary key.
+        public var apiKeyEnv: String?
+        /// Resolved from `apiKeyEnv` at load.
+        public var apiKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case url, model
+            case apiKeyEnv = "api_key_env"
+        }
+    }
+
     public struct Upstream: Sendable, Equatable {
         /// Base URL ending before `/chat/completions`, without a trailing slash.
         public var url: String
@@ -22,6 +38,12 @@ public struct AirlockConfiguration: Sendable, Equatable {
         /// Client headers whose lower-cased name starts with one of these go upstream too.
         public var forwardHeaderPrefixes: [String]
         public var maxResponseBytes: Int
+        /// Further attempts on connect errors, 429 and 5xx while nothing has reached the client.
+        public var retries: Int
+        /// Consecutive failures that open a target's circuit breaker.
+        public var breakerFailures: Int
+        public var breakerCoolDownMilliseconds: Int
+        public var fallbacks: [FallbackTarget]
     }
 
     public var listenHost: String
@@ -42,7 +64,21 @@ extension AirlockConfiguration {
             try raw.merge(file: path)
         }
         raw.merge(environment: environment)
-        return try raw.resolve()
+        var configuration = try raw.resolve()
+        for index in configuration.upstream.fallbacks.indices {
+            let target = configuration.upstream.fallbacks[index]
+            if let name = target.apiKeyEnv {
+                guard let key = environment[name], !key.isEmpty else {
+                    throw ConfigurationError(
+                        .missingValue, key: "upstream.fallbacks[\(index)].api_key_env", value: name,
+                        source: configuration.origins["upstream.fallbacks"], expected: "a set environment variable")
+                }
+                configuration.upstream.fallbacks[index].apiKey = key
+            } else {
+                configuration.upstream.fallbacks[index].apiKey = configuration.upstream.apiKey
+            }
+        }
+        return configuration
     }
 
     /// The effective configuration as YAML, secrets masked, each line annotated with its origin.

@@ -41,6 +41,8 @@ struct RawSettings {
                     let isNull = scalar.tag.description == Tag.Name.null.rawValue
                         || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string))
                     values[key] = (isNull ? nil : scalar.string, location(path, valueNode))
+                case .sequence where key == "upstream.fallbacks":
+                    values[key] = (try Self.jsonList(valueNode, path: path, key: key), location(path, valueNode))
                 case .sequence, .alias:
                     throw ConfigurationError(
                         .invalidValue, key: key, source: location(path, keyNode), expected: "a single value")
@@ -48,6 +50,30 @@ struct RawSettings {
             }
         }
         try walk(root, prefix: "")
+    }
+
+    /// A list of flat mappings of scalars, as JSON, so that one parser serves both the file and the environment.
+    private static func jsonList(_ node: Node, path: String, key: String) throws -> String {
+        var items: [[String: String]] = []
+        for item in node.sequence ?? [] {
+            guard case .mapping(let mapping) = item else {
+                throw ConfigurationError(
+                    .invalidValue, key: key, source: path + (item.mark.map { ":\($0.line)" } ?? ""),
+                    expected: "each item a mapping such as {url: https://…, model: qwen-flash}")
+            }
+            var fields: [String: String] = [:]
+            for (name, value) in mapping {
+                guard let name = name.string, let value = value.string else {
+                    throw ConfigurationError(
+                        .invalidValue, key: key, source: path + (item.mark.map { ":\($0.line)" } ?? ""),
+                        expected: "string keys and values")
+                }
+                fields[name] = value
+            }
+            items.append(fields)
+        }
+        let data = try JSONSerialization.data(withJSONObject: items, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 
     mutating func merge(environment: [String: String]) {
@@ -66,7 +92,8 @@ struct RawSettings {
             listenHost: "", listenPort: 0,
             upstream: .init(
                 url: "", apiKey: nil, auth: .airlock, connectTimeoutMilliseconds: 0, firstByteTimeoutMilliseconds: 0,
-                idleTimeoutMilliseconds: 0, requestTimeoutMilliseconds: 0, caFile: nil, forwardHeaderPrefixes: [], maxResponseBytes: 0),
+                idleTimeoutMilliseconds: 0, requestTimeoutMilliseconds: 0, caFile: nil, forwardHeaderPrefixes: [], maxResponseBytes: 0, retries: 0, breakerFailures: 0,
+                breakerCoolDownMilliseconds: 0, fallbacks: []),
             maxRequestBytes: 0, redisURL: "", logLevel: "", origins: [:])
         for setting in Setting.all {
             let entry = values[setting.key]

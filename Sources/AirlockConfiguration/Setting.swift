@@ -123,6 +123,49 @@ struct Setting: Sendable {
         .bytes(
             "upstream.max_response_bytes", env: "AIRLOCK_UPSTREAM_MAX_RESPONSE_BYTES", default: 32 << 20,
             \.upstream.maxResponseBytes),
+        Setting(
+            "upstream.retries", env: ["AIRLOCK_UPSTREAM_RETRIES"], default: "2", expected: "a whole number from 0 to 10",
+            apply: { raw, config in
+                guard let raw, let number = Int(raw), (0...10).contains(number) else { return false }
+                config.upstream.retries = number
+                return true
+            }, render: { String($0.upstream.retries) }),
+        Setting(
+            "upstream.breaker_failures", env: ["AIRLOCK_UPSTREAM_BREAKER_FAILURES"], default: "5",
+            expected: "a whole number from 1 to 1000",
+            apply: { raw, config in
+                guard let raw, let number = Int(raw), (1...1000).contains(number) else { return false }
+                config.upstream.breakerFailures = number
+                return true
+            }, render: { String($0.upstream.breakerFailures) }),
+        .milliseconds(
+            "upstream.breaker_cooldown_ms", env: "AIRLOCK_UPSTREAM_BREAKER_COOLDOWN_MS", default: 10_000,
+            \.upstream.breakerCoolDownMilliseconds),
+        Setting(
+            "upstream.fallbacks", env: ["AIRLOCK_UPSTREAM_FALLBACKS"], default: "[]",
+            expected: "a list of {url, model (optional), api_key_env (optional)}; in the environment as a JSON array",
+            apply: { raw, config in
+                guard let data = (raw ?? "[]").data(using: .utf8),
+                    let targets = try? JSONDecoder().decode([AirlockConfiguration.FallbackTarget].self, from: data)
+                else { return false }
+                var normalized: [AirlockConfiguration.FallbackTarget] = []
+                for var target in targets {
+                    guard let url = normalizeBaseURL(target.url) else { return false }
+                    target.url = url
+                    normalized.append(target)
+                }
+                config.upstream.fallbacks = normalized
+                return true
+            },
+            render: { config in
+                let items = config.upstream.fallbacks.map { target in
+                    var fields = ["url=\(target.url)"]
+                    if let model = target.model { fields.append("model=\(model)") }
+                    if let env = target.apiKeyEnv { fields.append("api_key_env=\(env)") }
+                    return "{" + fields.joined(separator: " ") + "}"
+                }
+                return "[" + items.joined(separator: ", ") + "]"
+            }),
         .bytes("limits.max_request_bytes", env: "AIRLOCK_MAX_REQUEST_BYTES", default: 1 << 20, \.maxRequestBytes),
         Setting(
             "redis.url", env: ["AIRLOCK_REDIS_URL"], default: "redis://127.0.0.1:6379/0",

@@ -3,6 +3,8 @@ import HTTPTypes
 public import Hummingbird
 public import Logging
 import NIOCore
+import Outcomes
+import Prometheus
 public import Upstream
 
 /// The Hummingbird application: routes, wiring, and the mapping of errors to HTTP.
@@ -11,29 +13,42 @@ public struct AirlockServer: Sendable {
     public let upstream: UpstreamClient
     let logger: Logger
     let readiness: UpstreamReadiness
+    let metrics: AirlockMetrics
+    let router: UpstreamRouter
+    let classifier: OutcomeClassifier
 
     public init(configuration: AirlockConfiguration, upstream: UpstreamClient, logger: Logger) {
         self.configuration = configuration
         self.upstream = upstream
         self.logger = logger
         self.readiness = UpstreamReadiness(client: upstream, configuration: configuration)
+        self.metrics = AirlockMetrics(
+            registry: PrometheusCollectorRegistry(), targets: UpstreamRouter.targetNames(configuration))
+        self.router = UpstreamRouter(client: upstream, configuration: configuration, metrics: metrics)
+        self.classifier = OutcomeClassifier()
     }
 
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(FallbackErrorMiddleware())
-        let call = UpstreamCall(configuration: configuration.upstream)
+        let upstreamRouter = self.router
         let chat = ChatCompletionsRoute(
-            upstream: upstream, call: call, maxRequestBytes: configuration.maxRequestBytes,
-            maxResponseBytes: configuration.upstream.maxResponseBytes, logger: logger)
+            router: upstreamRouter, classifier: classifier, maxRequestBytes: configuration.maxRequestBytes, metrics: metrics,
+            logger: logger)
         let embeddings = PassthroughRoute(
-            upstream: upstream, call: call, path: "/embeddings", name: "embeddings",
-            maxRequestBytes: configuration.maxRequestBytes, maxResponseBytes: configuration.upstream.maxResponseBytes,
-            logger: logger)
+            router: upstreamRouter, classifier: classifier, path: "/embeddings", name: "embeddings",
+            maxRequestBytes: configuration.maxRequestBytes, metrics: metrics, logger: logger)
         let models = PassthroughRoute(
-            upstream: upstream, call: call, path: "/models", name: "models",
-            maxRequestBytes: configuration.maxRequestBytes, maxResponseBytes: configuration.upstream.maxResponseBytes,
-            logger: logger)
+            router: upstreamRouter, classifier: classifier, path: "/models", name: "models",
+            maxRequestBytes: configuration.maxRequestBytes, metrics: metrics, logger: logger)
+        let metrics = self.metrics
+        router.get("/metrics") { _, _ in
+            let text = metrics.render()
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(text.count)],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+        }
         router.post("/v1/chat/completions") { request, context in try await chat.handle(request, context: context) }
         router.post("/v1/embeddings") { request, context in try await embeddings.handle(request, context: context) }
         router.get("/v1/models") { request, context in try await models.handle(request, context: context) }

@@ -108,7 +108,7 @@ import Upstream
     }
 
     @Test func upstreamErrorsPassThroughWithQwensStatusAndBody() async throws {
-        try await AirlockHarness.withRunning { airlock in
+        try await AirlockHarness.withRunning(environment: ["AIRLOCK_UPSTREAM_RETRIES": "0"]) { airlock in
             let (response, json) = try await airlock.json(
                 "POST", "/v1/chat/completions", body: AirlockHarness.chat("x [[fault:input_filter]]"))
             #expect(response.status == 400)

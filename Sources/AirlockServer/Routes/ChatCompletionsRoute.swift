@@ -3,126 +3,198 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Outcomes
 import Upstream
 
-/// `POST /v1/chat/completions`: validate, forward, and hand the answer back: whole, or event by event for streams.
+/// `POST /v1/chat/completions`: validate, route upstream, classify the outcome, and hand the answer back: whole, or
+/// event by event for streams.
 struct ChatCompletionsRoute: Sendable {
-    let upstream: UpstreamClient
-    let call: UpstreamCall
+    let router: UpstreamRouter
+    let classifier: OutcomeClassifier
     let maxRequestBytes: Int
-    let maxResponseBytes: Int
+    let metrics: AirlockMetrics
     let logger: Logger
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
-        var record = RequestRecord(
-            requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
-        do {
-            let bytes = try await RequestBodyReader.read(request, limit: maxRequestBytes)
-            let chat = try ChatRequest.parse(bytes)
-            record.model = chat.model
-            record.stream = chat.stream
-            let upstreamRequest = call.request(
-                method: "POST", path: "/chat/completions", from: request, body: bytes,
-                accept: chat.stream ? "text/event-stream" : "application/json", requestID: record.requestID)
-            let sentAt = ContinuousClock.now
-            if chat.stream {
-                let response: UpstreamResponse
-                do {
-                    response = try await upstream.execute(upstreamRequest)
-                } catch let failure as UpstreamError {
-                    throw UpstreamCall.error(for: failure)
-                }
-                record.upstreamStatus = response.status
-                record.upstreamFirstByte = ContinuousClock.now - sentAt
-                let isEventStream = response.header("content-type")?.hasPrefix("text/event-stream") ?? false
-                if response.status == 200 && isEventStream {
-                    return streamed(response, record: record)
-                }
-                // An error answer to a stream request is plain JSON: hand it over whole.
-                do {
-                    let body = try await response.collect(upTo: maxResponseBytes)
-                    return whole(status: response.status, headers: response.headers, body: body, record: &record)
-                } catch let failure as UpstreamError {
-                    throw UpstreamCall.error(for: failure)
-                }
+        var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
+        let parsed = await Self.readAndParse(request, limit: maxRequestBytes)
+        guard case .success(let (chat, bytes)) = parsed else {
+            if case .failure(let error) = parsed {
+                return try finish(
+                    error: error, outcome: .invalidRequest, record: &record, request: request, context: context)
             }
-            let response: UpstreamCompleteResponse
-            do {
-                response = try await upstream.send(upstreamRequest, maxBodyBytes: maxResponseBytes)
-            } catch let failure as UpstreamError {
-                throw UpstreamCall.error(for: failure)
-            }
+            preconditionFailure("unreachable")
+        }
+        record.model = chat.model
+        record.stream = chat.stream
+        let classifier = self.classifier
+        let routed = await router.route(
+            method: "POST", path: "/chat/completions", from: request, body: bytes, chat: chat, stream: chat.stream,
+            requestID: record.requestID, classify: { classifier.classify(status: $0, body: $1) })
+        record.target = routed.target.name
+        record.attempts = routed.attempts
+        record.upstreamFirstByte = routed.firstByte
+        switch routed.result {
+        case .stream(let response):
             record.upstreamStatus = response.status
-            record.upstreamFirstByte = ContinuousClock.now - sentAt
-            return whole(status: response.status, headers: response.headers, body: response.body, record: &record)
-        } catch let error as AirlockHTTPError {
-            record.status = Int(error.status.code)
-            record.error = error.code ?? error.type
-            record.log(to: logger)
-            var response = try error.response(from: request, context: context)
-            response.headers[.airlockRequestID] = record.requestID
-            return response
+            return streamed(response, target: routed.target, record: record)
+        case .circuitOpen:
+            let error = AirlockHTTPError(
+                status: .serviceUnavailable,
+                message: "Every upstream target is failing; Airlock is not sending requests to them for now.",
+                type: "airlock_upstream_error", code: "circuit_open")
+            return try finish(
+                error: error, outcome: .failureCircuitOpen, record: &record, request: request, context: context)
+        case .transport(let failure, let outcome):
+            return try finish(
+                error: UpstreamCall.error(for: failure), outcome: outcome, record: &record, request: request,
+                context: context)
+        case .whole(let status, let headers, let body, let outcome):
+            record.upstreamStatus = status
+            if outcome == .failureMalformed && (200..<300).contains(status) {
+                let error = AirlockHTTPError(
+                    status: .badGateway, message: "The upstream answered with a body that is not a valid completion.",
+                    type: "airlock_upstream_error", code: "upstream_malformed_response")
+                return try finish(error: error, outcome: outcome, record: &record, request: request, context: context)
+            }
+            return whole(status: status, headers: headers, body: body, outcome: outcome, record: &record)
         }
     }
 
-    private func whole(status: Int, headers upstreamHeaders: [(String, String)], body: [UInt8], record: inout RequestRecord)
-        -> Response
-    {
+    private static func readAndParse(_ request: Request, limit: Int) async -> Result<(ChatRequest, [UInt8]), AirlockHTTPError> {
+        do {
+            let bytes = try await RequestBodyReader.read(request, limit: limit)
+            return .success((try ChatRequest.parse(bytes), bytes))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func finish(
+        error: AirlockHTTPError, outcome: Outcome, record: inout RequestRecord, request: Request,
+        context: some RequestContext
+    ) throws -> Response {
+        record.status = Int(error.status.code)
+        record.error = error.code ?? error.type
+        record.outcome = outcome
+        record.finish(logger: logger, metrics: metrics)
+        var response = try error.response(from: request, context: context)
+        response.headers[.airlockRequestID] = record.requestID
+        response.headers[.airlockOutcome] = outcome.description
+        if let target = record.target { response.headers[.airlockUpstream] = target }
+        return response
+    }
+
+    private func whole(
+        status: Int, headers upstreamHeaders: [(String, String)], body: [UInt8], outcome: Outcome,
+        record: inout RequestRecord
+    ) -> Response {
         var headers = UpstreamCall.clientHeaders(from: upstreamHeaders)
         headers[.airlockRequestID] = record.requestID
+        headers[.airlockOutcome] = outcome.description
+        if let target = record.target { headers[.airlockUpstream] = target }
         headers[.contentLength] = String(body.count)
         record.status = status
         record.bytesOut = body.count
-        record.log(to: logger)
+        record.outcome = outcome
+        record.finish(logger: logger, metrics: metrics)
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// Passes server-sent events through one whole event at a time, as they arrive. Backpressure runs end to end:
-    /// a slow client slows the writes, which stops the reads, which pauses the libcurl transfer.
-    private func streamed(_ response: UpstreamResponse, record: RequestRecord) -> Response {
+    /// Passes server-sent events through one whole event at a time, as they arrive, and follows them to decide the
+    /// outcome. The outcome goes out as an SSE comment (`: x-airlock-outcome: …`) before `[DONE]`, since the headers
+    /// left long before it was known. A stream that breaks ends with a well-formed `data: {"error":…}` event.
+    /// Backpressure runs end to end: a slow client slows the writes, which stops the reads, which pauses libcurl.
+    private func streamed(_ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord) -> Response {
         var headers = UpstreamCall.clientHeaders(from: response.headers)
         headers[.airlockRequestID] = record.requestID
+        headers[.airlockUpstream] = target.name
         headers[.cacheControl] = "no-cache"
         let logger = self.logger
+        let metrics = self.metrics
+        let classifier = self.classifier
         let body = ResponseBody { writer in
             var record = record
             record.status = 200
             var framer = SSEFramer()
+            var tracker = StreamOutcomeTracker(classifier: classifier)
+            var transportFailure: UpstreamError?
             do {
-                for try await chunk in response.body {
-                    let events = framer.append(chunk)
-                    if events.isEmpty { continue }
+                streaming: for try await chunk in response.body {
                     var buffers: [ByteBuffer] = []
-                    buffers.reserveCapacity(events.count)
-                    for event in events {
+                    for event in framer.append(chunk) {
+                        let data = SSEFramer.data(of: event)
+                        let wasMalformed = tracker.malformed
+                        tracker.observe(data: data)
+                        if tracker.malformed && !wasMalformed {
+                            // Do not hand the client an event it cannot parse; end with an error instead.
+                            response.cancel()
+                            break streaming
+                        }
+                        if tracker.sawDone {
+                            buffers.append(Self.outcomeComment(tracker.outcome()))
+                        }
                         buffers.append(ByteBuffer(bytes: event))
                         record.bytesOut += event.count
                     }
-                    try await writer.write(contentsOf: buffers)
-                }
-                if let rest = framer.finish() {
-                    record.bytesOut += rest.count
-                    try await writer.write(ByteBuffer(bytes: rest))
+                    if !buffers.isEmpty { try await writer.write(contentsOf: buffers) }
                 }
             } catch let failure as UpstreamError where failure.code != .cancelled {
-                // The head already went out as 200: say what happened as an SSE error event, then end.
-                let error = UpstreamCall.error(for: failure)
-                record.error = error.code
-                let event = Array("data: ".utf8) + error.body + Array("\n\n".utf8)
-                try? await writer.write(ByteBuffer(bytes: event))
+                transportFailure = failure
             } catch {
                 // The client went away: stop the upstream transfer too.
                 response.cancel()
+                record.outcome = .failureStreamCut
                 record.error = "client_disconnected"
-                record.log(to: logger)
+                target.breaker.recordNeutral()
+                record.finish(logger: logger, metrics: metrics)
                 throw error
             }
-            record.log(to: logger)
+            var outcome = tracker.outcome()
+            if let transportFailure, transportFailure.code.isTimeout, tracker.errorOutcome == nil {
+                outcome = .failureTimeout
+            }
+            if !tracker.sawDone {
+                var tail: [ByteBuffer] = []
+                if tracker.errorOutcome == nil {
+                    let error = Self.streamError(for: outcome, transport: transportFailure)
+                    record.error = error.code
+                    tail.append(ByteBuffer(bytes: Array("data: ".utf8) + error.body + Array("\n\n".utf8)))
+                }
+                tail.append(Self.outcomeComment(outcome))
+                try await writer.write(contentsOf: tail)
+            }
+            target.breaker.record(outcome)
+            metrics.recordAttempt(target: target.name, outcome: outcome)
+            record.outcome = outcome
+            record.finish(logger: logger, metrics: metrics)
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    static func outcomeComment(_ outcome: Outcome) -> ByteBuffer {
+        ByteBuffer(string: ": x-airlock-outcome: \(outcome.description)\n\n")
+    }
+
+    static func streamError(for outcome: Outcome, transport: UpstreamError?) -> AirlockHTTPError {
+        switch outcome {
+        case .failureMalformed:
+            return AirlockHTTPError(
+                status: .badGateway, message: "The upstream sent an event that is not valid JSON; the stream was stopped.",
+                type: "airlock_upstream_error", code: "upstream_malformed_response")
+        case .failureTimeout:
+            return AirlockHTTPError(
+                status: .gatewayTimeout, message: "The upstream stopped sending mid-stream.",
+                type: "airlock_upstream_error", code: "upstream_idle_timeout")
+        default:
+            return AirlockHTTPError(
+                status: .badGateway,
+                message: "The upstream stream ended before it was complete (no finish_reason and [DONE]).",
+                type: "airlock_upstream_error", code: "stream_cut")
+        }
     }
 }
 

@@ -78,4 +78,6 @@ struct UpstreamCall: Sendable {
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("x-request-id")!
     static let airlockRequestID = HTTPField.Name("x-airlock-request-id")!
+    static let airlockOutcome = HTTPField.Name("x-airlock-outcome")!
+    static let airlockUpstream = HTTPField.Name("x-airlock-upstream")!
 }

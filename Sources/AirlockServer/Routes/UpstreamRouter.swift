@@ -1,0 +1,174 @@
+import AirlockConfiguration
+import Foundation
+import Hummingbird
+import Outcomes
+import Upstream
+
+/// One upstream the router may send to: the primary, or a fallback with its own breaker.
+struct UpstreamTarget: Sendable {
+    let name: String
+    let call: UpstreamCall
+    /// Replaces the request's model for this target.
+    let model: String?
+    let breaker: CircuitBreaker
+}
+
+/// What one routed request got from upstream.
+enum UpstreamResult: Sendable {
+    /// A whole answer (any status) and how it was classified.
+    case whole(status: Int, headers: [(String, String)], body: [UInt8], outcome: Outcome)
+    /// A 200 event stream: its outcome is decided when it ends.
+    case stream(UpstreamResponse)
+    /// No usable HTTP answer.
+    case transport(UpstreamError, outcome: Outcome)
+    /// Every target's breaker is open.
+    case circuitOpen
+
+    var outcome: Outcome? {
+        switch self {
+        case .whole(_, _, _, let outcome), .transport(_, let outcome): outcome
+        case .stream: nil
+        case .circuitOpen: .failureCircuitOpen
+        }
+    }
+}
+
+struct RoutedResult: Sendable {
+    var result: UpstreamResult
+    var target: UpstreamTarget
+    var attempts: Int
+    var firstByte: Duration?
+}
+
+/// Sends a request through the target chain: retries with backoff on connect errors, 429 and 5xx while nothing has
+/// reached the client; falls over to the next target on failures only, never on refusals; skips targets whose circuit
+/// is open.
+final class UpstreamRouter: Sendable {
+    let client: UpstreamClient
+    let targets: [UpstreamTarget]
+    let retry: RetryPolicy
+    let requestTimeout: Duration
+    let maxResponseBytes: Int
+    let metrics: AirlockMetrics
+
+    init(client: UpstreamClient, configuration: AirlockConfiguration, metrics: AirlockMetrics) {
+        self.client = client
+        self.metrics = metrics
+        let upstream = configuration.upstream
+        let settings = CircuitBreakerState.Settings(
+            failureThreshold: upstream.breakerFailures, coolDown: .milliseconds(upstream.breakerCoolDownMilliseconds))
+        var targets = [
+            UpstreamTarget(
+                name: "primary", call: UpstreamCall(configuration: upstream), model: nil,
+                breaker: CircuitBreaker(name: "primary", settings: settings))
+        ]
+        for (index, fallback) in upstream.fallbacks.enumerated() {
+            var settingsForTarget = upstream
+            settingsForTarget.url = fallback.url
+            settingsForTarget.apiKey = fallback.apiKey
+            let name = "fallback-\(index + 1)"
+            targets.append(
+                UpstreamTarget(
+                    name: name, call: UpstreamCall(configuration: settingsForTarget), model: fallback.model,
+                    breaker: CircuitBreaker(name: name, settings: settings)))
+        }
+        self.targets = targets
+        self.retry = RetryPolicy(maxRetries: upstream.retries)
+        self.requestTimeout = .milliseconds(upstream.requestTimeoutMilliseconds)
+        self.maxResponseBytes = upstream.maxResponseBytes
+    }
+
+    static func targetNames(_ configuration: AirlockConfiguration) -> [String] {
+        ["primary"] + configuration.upstream.fallbacks.indices.map { "fallback-\($0 + 1)" }
+    }
+
+    func route(
+        method: String, path: String, from request: Request, body: [UInt8], chat: ChatRequest?, stream: Bool,
+        requestID: String, classify: @Sendable (Int, [UInt8]) -> Outcome
+    ) async -> RoutedResult {
+        let started = ContinuousClock.now
+        var last: RoutedResult?
+        var attempts = 0
+        var generator = SystemRandomNumberGenerator()
+        for target in targets {
+            let admission = target.breaker.admit()
+            metrics.recordCircuit(target: target.name, phase: target.breaker.phase)
+            if admission == .rejected {
+                if last == nil { last = RoutedResult(result: .circuitOpen, target: target, attempts: attempts) }
+                continue
+            }
+            var retryNumber = 0
+            while true {
+                attempts += 1
+                let attemptBody = target.model.flatMap { Self.rewriteModel(chat, to: $0) } ?? body
+                let upstreamRequest = target.call.request(
+                    method: method, path: path, from: request, body: attemptBody,
+                    accept: stream ? "text/event-stream" : "application/json", requestID: requestID)
+                let sentAt = ContinuousClock.now
+                var connectPhase = false
+                var retryAfter: Duration?
+                let result: UpstreamResult
+                var firstByte: Duration?
+                do {
+                    if stream {
+                        let response = try await client.execute(upstreamRequest)
+                        firstByte = ContinuousClock.now - sentAt
+                        let isEventStream = response.header("content-type")?.hasPrefix("text/event-stream") ?? false
+                        if response.status == 200 && isEventStream {
+                            return RoutedResult(
+                                result: .stream(response), target: target, attempts: attempts, firstByte: firstByte)
+                        }
+                        let bytes = try await response.collect(upTo: maxResponseBytes)
+                        retryAfter = RetryPolicy.parseRetryAfter(response.header("retry-after"))
+                        result = .whole(
+                            status: response.status, headers: response.headers, body: bytes,
+                            outcome: classify(response.status, bytes))
+                    } else {
+                        let response = try await client.send(upstreamRequest, maxBodyBytes: maxResponseBytes)
+                        firstByte = ContinuousClock.now - sentAt
+                        retryAfter = RetryPolicy.parseRetryAfter(response.header("retry-after"))
+                        result = .whole(
+                            status: response.status, headers: response.headers, body: response.body,
+                            outcome: classify(response.status, response.body))
+                    }
+                } catch let error as UpstreamError {
+                    connectPhase = error.code == .connectFailed || error.code == .connectTimeout
+                    let outcome: Outcome =
+                        error.code.isTimeout
+                        ? .failureTimeout : (error.code == .responseTooLarge ? .failureMalformed : .failureNetwork)
+                    result = .transport(error, outcome: outcome)
+                    if error.code == .cancelled || error.code == .shutdown {
+                        return RoutedResult(result: result, target: target, attempts: attempts)
+                    }
+                } catch {
+                    result = .transport(UpstreamError(.connectionLost, "\(error)"), outcome: .failureNetwork)
+                }
+                if let firstByte { metrics.recordFirstByte(firstByte) }
+                let outcome = result.outcome ?? .ok
+                metrics.recordAttempt(target: target.name, outcome: outcome)
+                target.breaker.record(outcome)
+                metrics.recordCircuit(target: target.name, phase: target.breaker.phase)
+                last = RoutedResult(result: result, target: target, attempts: attempts, firstByte: firstByte)
+                guard outcome.isTransientFailure else { return last! }
+                let remaining = requestTimeout - (ContinuousClock.now - started)
+                guard RetryPolicy.isRetryable(outcome, connectPhase: connectPhase),
+                    let delay = retry.delay(
+                        retry: retryNumber + 1, retryAfter: retryAfter, remaining: remaining, using: &generator)
+                else { break }
+                metrics.recordRetry(target: target.name)
+                do { try await Task.sleep(for: delay) } catch { return last! }
+                retryNumber += 1
+                // The breaker may have opened meanwhile (other requests failing too): move on.
+                if target.breaker.admit() == .rejected { break }
+            }
+        }
+        return last ?? RoutedResult(result: .circuitOpen, target: targets[0], attempts: attempts)
+    }
+
+    /// The request body with another model, for a fallback that serves a different one.
+    static func rewriteModel(_ chat: ChatRequest?, to model: String) -> [UInt8]? {
+        guard var body = chat?.body else { return nil }
+        body["model"] = .string(model)
+        return try? Array(JSONEncoder().encode(JSONValue.object(body)))
+    }
+}
