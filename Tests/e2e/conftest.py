@@ -44,7 +44,9 @@ class Stack:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_http(self.emulator_url + "/models")
         env = dict(os.environ, AIRLOCK_LISTEN=f"127.0.0.1:{self.airlock_port}",
-                   AIRLOCK_UPSTREAM_URL=self.emulator_url, DASHSCOPE_API_KEY=API_KEY)
+                   AIRLOCK_UPSTREAM_URL=self.emulator_url, DASHSCOPE_API_KEY=API_KEY,
+                   AIRLOCK_UPSTREAM_FORWARD_HEADERS="x-dashscope-,x-emulator-",
+                   AIRLOCK_UPSTREAM_FIRST_BYTE_TIMEOUT_MS="3000", AIRLOCK_UPSTREAM_BREAKER_FAILURES="1000")
         env.pop("AIRLOCK_CONFIG", None)
         self.log = open(self.log_path, "w")
         self.airlock = subprocess.Popen([os.path.join(BIN, "airlock"), "serve"], env=env,
