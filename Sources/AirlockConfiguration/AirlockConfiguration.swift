@@ -116,3 +116,28 @@ extension AirlockConfiguration {
         return plain ? value : "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }
+
+/// One documented setting, for `airlock config schema` and the checks of deployment files.
+public struct SettingDescription: Sendable, Codable, Equatable {
+    public var key: String
+    public var environment: [String]
+    public var defaultValue: String?
+    public var expected: String
+    public var secret: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case key, environment
+        case defaultValue = "default"
+        case expected, secret
+    }
+}
+
+extension AirlockConfiguration {
+    public static var settings: [SettingDescription] {
+        Setting.all.map {
+            SettingDescription(
+                key: $0.key, environment: $0.environment, defaultValue: $0.defaultValue, expected: $0.expected,
+                secret: $0.secret)
+        }
+    }
+}

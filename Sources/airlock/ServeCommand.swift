@@ -41,7 +41,26 @@ struct ServeCommand: AsyncParsableCommand {
 
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Inspect the configuration.", subcommands: [Print.self])
+        commandName: "config", abstract: "Inspect the configuration.", subcommands: [Print.self, Schema.self])
+
+    struct Schema: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "schema", abstract: "List every setting: key, environment variables, default, expected form.")
+        @Flag(name: .long, help: "Print JSON.") var json = false
+        func run() async throws {
+            let settings = AirlockConfiguration.settings
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(settings), as: UTF8.self))
+            } else {
+                for setting in settings {
+                    let env = setting.environment.joined(separator: ", ")
+                    print("\(setting.key)  [\(env)]  default: \(setting.defaultValue ?? "none")  — \(setting.expected)")
+                }
+            }
+        }
+    }
 
     struct Print: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

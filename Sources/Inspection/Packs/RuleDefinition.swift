@@ -1,0 +1,189 @@
+/// What a rule looks at and how.
+public enum RuleKind: String, Sendable, Hashable, CaseIterable {
+    /// PCRE2 patterns, optionally validated (checksums) and weighted by context words.
+    case regex
+    /// Similarity of the text to exemplar utterances, through the embedding engine.
+    case semantic
+    /// A Qwen3Guard-Gen moderation endpoint.
+    case `guard`
+}
+
+/// Which side of the exchange a rule inspects.
+public enum RuleScope: String, Sendable, Hashable, CaseIterable {
+    case prompt, output, both
+
+    public var coversPrompt: Bool { self != .output }
+    public var coversOutput: Bool { self != .prompt }
+}
+
+/// What happens to what a rule finds.
+public enum RuleAction: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// Record only.
+    case flag
+    /// Hide all but the last four letters and digits.
+    case mask
+    /// Replace with a `[LABEL]`.
+    case redact
+    /// Replace with a per-request placeholder `<LABEL_n>` that is restored in the answer. On output, as `redact`.
+    case tokenize
+    /// Stop the request (prompt) or withhold the answer (output).
+    case block
+
+    /// Transforming actions in order of precedence, and block above all.
+    var precedence: Int {
+        switch self {
+        case .flag: 0
+        case .mask: 1
+        case .redact: 2
+        case .tokenize: 3
+        case .block: 4
+        }
+    }
+
+    public static func < (lhs: RuleAction, rhs: RuleAction) -> Bool { lhs.precedence < rhs.precedence }
+}
+
+/// What a model-based (or limit-bound) rule does when it cannot decide.
+public enum FailureMode: String, Sendable, Hashable, CaseIterable {
+    /// Carry on as if the rule had not matched.
+    case open
+    /// Act as if it had matched (for `block` rules: block).
+    case closed
+}
+
+/// A check on the text of a regex match.
+public enum MatchValidator: String, Sendable, Hashable, CaseIterable {
+    /// Luhn checksum over the digits (payment cards).
+    case luhn
+    /// ISO 13616 IBAN: known country, that country's length, mod 97 = 1. Trims the match to the country's length.
+    case iban
+    /// GB 11643 PRC resident ID: 18 characters, plausible birth date, check character.
+    case cnID = "cn_id"
+    /// A dotted-quad IPv4 address, each part 0–255.
+    case ipv4
+    /// An IPv6 address as `inet_pton` accepts it.
+    case ipv6
+    /// Either of the two.
+    case ip
+    /// A US SSN outside the never-issued ranges (area 000, 666, 900–999; group 00; serial 0000).
+    case usSSN = "us_ssn"
+}
+
+/// Words near a match that raise or lower its confidence.
+public struct ContextWords: Sendable, Hashable {
+    /// Matched case-insensitively as substrings.
+    public var positive: [String]
+    public var negative: [String]
+    /// How far around the match to look, in characters (bytes for the search; generous enough for CJK).
+    public var window: Int
+    /// Added to the confidence when a positive word is near.
+    public var boost: Double
+    /// Subtracted when a negative word is near.
+    public var penalty: Double
+
+    public init(positive: [String] = [], negative: [String] = [], window: Int = 40, boost: Double = 0.3,
+        penalty: Double = 0.5)
+    {
+        self.positive = positive
+        self.negative = negative
+        self.window = window
+        self.boost = boost
+        self.penalty = penalty
+    }
+}
+
+/// Settings of a guard rule.
+public struct GuardSettings: Sendable, Hashable {
+    /// Base URL of the OpenAI-compatible endpoint (`…/v1`); `/chat/completions` is appended.
+    public var endpoint: String
+    public var model: String
+    /// Name of an environment variable holding a bearer token, if the endpoint needs one.
+    public var apiKeyEnvironment: String?
+    /// Categories that trigger the rule; empty means any.
+    public var categories: [String]
+    /// `Safety` levels that trigger the rule (default `Unsafe`).
+    public var levels: [String]
+    public var timeout: Duration
+
+    public init(endpoint: String, model: String, apiKeyEnvironment: String? = nil, categories: [String] = [],
+        levels: [String] = ["Unsafe"], timeout: Duration = .seconds(2))
+    {
+        self.endpoint = endpoint
+        self.model = model
+        self.apiKeyEnvironment = apiKeyEnvironment
+        self.categories = categories
+        self.levels = levels
+        self.timeout = timeout
+    }
+}
+
+/// Where a definition came from, for messages.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// A pattern string and where it is written.
+public struct PatternSource: Sendable, Hashable {
+    public var text: String
+    public var location: SourceLocation
+}
+
+/// One rule as written in a pack, validated but not compiled.
+public struct RuleDefinition: Sendable, Hashable {
+    public var id: String
+    public var description: String
+    public var kind: RuleKind
+    public var scope: RuleScope
+    /// Message roles of the prompt the rule reads.
+    public var roles: [String]
+    public var patterns: [PatternSource]
+    public var caseInsensitive: Bool
+    /// Capture group whose range is the finding (0 = the whole match).
+    public var group: Int
+    public var exemplars: [String]
+    /// Semantic: minimum cosine similarity to the nearest exemplar.
+    public var threshold: Double
+    public var guardSettings: GuardSettings?
+    public var validators: [MatchValidator]
+    public var context: ContextWords?
+    /// Starting confidence of a regex match; context words move it; it must reach `minConfidence`.
+    public var confidence: Double
+    public var minConfidence: Double
+    /// When findings of different rules overlap, the higher priority is kept.
+    public var priority: Int
+    public var entity: String?
+    /// The word used in `[LABEL]` and `<LABEL_n>`; defaults to the entity, else the rule id upper-cased.
+    public var label: String
+    public var action: RuleAction
+    public var onError: FailureMode
+    public var enabled: Bool
+    public var matchExamples: [String]
+    public var noMatchExamples: [String]
+    public var location: SourceLocation
+}
+
+/// What a pack is for.
+public enum PackPurpose: String, Sendable, Hashable, CaseIterable {
+    /// Ordinary inspection rules, applied to prompts and outputs.
+    case inspect
+    /// Rules that recognise a model declining to answer; used for the `refusal_model` outcome, never to transform.
+    case refusal
+}
+
+/// One YAML file.
+public struct RulePackDefinition: Sendable, Hashable {
+    public var name: String
+    public var description: String
+    public var enabled: Bool
+    public var purpose: PackPurpose
+    public var rules: [RuleDefinition]
+    public var file: String
+}
