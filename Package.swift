@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "AirlockServer",
             dependencies: [
-                "Upstream", "AirlockConfiguration", "Outcomes",
+                "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -46,8 +46,25 @@ public struct AirlockConfiguration: Sendable, Equatable {
         public var fallbacks: [FallbackTarget]
     }
 
+    public enum EmbeddingBackendKind: String, Sendable, Equatable, CaseIterable {
+        /// The native all-MiniLM-L6-v2 engine: the prompt stays on the machine.
+        case local
+        /// An OpenAI-compatible `/embeddings` endpoint (for example Qwen's text-embedding-v4, multilingual).
+        case remote
+    }
+
+    public struct Embedding: Sendable, Equatable {
+        public var backend: EmbeddingBackendKind
+        public var modelDirectory: String
+        /// Base URL of the remote endpoint; nil uses `upstream.url` with Airlock's upstream key.
+        public var remoteURL: String?
+        public var remoteModel: String
+        public var remoteDimensions: Int
+    }
+
     public var listenHost: String
     public var listenPort: Int
+    public var embedding: Embedding
     public var upstream: Upstream
     public var maxRequestBytes: Int
     public var redisURL: String

@@ -90,6 +90,7 @@ struct RawSettings {
     func resolve() throws -> AirlockConfiguration {
         var config = AirlockConfiguration(
             listenHost: "", listenPort: 0,
+            embedding: .init(backend: .local, modelDirectory: "", remoteURL: nil, remoteModel: "", remoteDimensions: 0),
             upstream: .init(
                 url: "", apiKey: nil, auth: .airlock, connectTimeoutMilliseconds: 0, firstByteTimeoutMilliseconds: 0,
                 idleTimeoutMilliseconds: 0, requestTimeoutMilliseconds: 0, caFile: nil, forwardHeaderPrefixes: [], maxResponseBytes: 0, retries: 0, breakerFailures: 0,

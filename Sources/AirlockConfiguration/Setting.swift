@@ -168,6 +168,50 @@ struct Setting: Sendable {
             }),
         .bytes("limits.max_request_bytes", env: "AIRLOCK_MAX_REQUEST_BYTES", default: 1 << 20, \.maxRequestBytes),
         Setting(
+            "embedding.backend", env: ["AIRLOCK_EMBEDDING_BACKEND"], default: "local",
+            expected: "local (the native all-MiniLM-L6-v2) or remote (an OpenAI-compatible /embeddings endpoint)",
+            apply: { raw, config in
+                guard let raw, let kind = AirlockConfiguration.EmbeddingBackendKind(rawValue: raw) else { return false }
+                config.embedding.backend = kind
+                return true
+            }, render: { $0.embedding.backend.rawValue }),
+        Setting(
+            "embedding.model_dir", env: ["AIRLOCK_MODEL_DIR"], default: "models/all-MiniLM-L6-v2",
+            expected: "the directory holding model.safetensors, vocab.txt and config.json",
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty else { return false }
+                config.embedding.modelDirectory = raw
+                return true
+            }, render: { $0.embedding.modelDirectory }),
+        Setting(
+            "embedding.remote_url", env: ["AIRLOCK_EMBEDDING_REMOTE_URL"], default: nil,
+            expected: "an http(s) base URL before /embeddings (empty: upstream.url with Airlock's key)",
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty else {
+                    config.embedding.remoteURL = nil
+                    return true
+                }
+                guard let url = normalizeBaseURL(raw) else { return false }
+                config.embedding.remoteURL = url
+                return true
+            }, render: { $0.embedding.remoteURL ?? "" }),
+        Setting(
+            "embedding.remote_model", env: ["AIRLOCK_EMBEDDING_REMOTE_MODEL"], default: "text-embedding-v4",
+            expected: "an embedding model name",
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty else { return false }
+                config.embedding.remoteModel = raw
+                return true
+            }, render: { $0.embedding.remoteModel }),
+        Setting(
+            "embedding.remote_dimensions", env: ["AIRLOCK_EMBEDDING_REMOTE_DIMENSIONS"], default: "1024",
+            expected: "a vector length from 64 to 2048",
+            apply: { raw, config in
+                guard let raw, let number = Int(raw), (64...2048).contains(number) else { return false }
+                config.embedding.remoteDimensions = number
+                return true
+            }, render: { String($0.embedding.remoteDimensions) }),
+        Setting(
             "redis.url", env: ["AIRLOCK_REDIS_URL"], default: "redis://127.0.0.1:6379/0",
             expected: "redis://[user:password@]host:port[/db] or unix:///path/to/redis.sock",
             secret: false,

@@ -89,6 +89,46 @@ import Testing
         #expect(text.contains("url: \"redis://user:****@redis:6379/0\""))
     }
 
+    @Test func embeddingBackendIsChosenInConfiguration() throws {
+        let local = try AirlockConfiguration.load(path: nil, environment: [:])
+        #expect(local.embedding.backend == .local)
+        #expect(local.embedding.modelDirectory == "models/all-MiniLM-L6-v2")
+        let path = try temporaryFile(
+            "embedding:\n  backend: remote\n  remote_model: text-embedding-v3\n  remote_dimensions: 512\n")
+        let remote = try AirlockConfiguration.load(path: path, environment: [:])
+        #expect(remote.embedding.backend == .remote)
+        #expect(remote.embedding.remoteModel == "text-embedding-v3" && remote.embedding.remoteDimensions == 512)
+        #expect(throws: ConfigurationError.self) {
+            try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_EMBEDDING_REMOTE_DIMENSIONS": "10"])
+        }
+    }
+
+    @Test func fallbacksFromFileAndEnvironment() throws {
+        let path = try temporaryFile(
+            """
+            upstream:
+              fallbacks:
+                - url: https://dashscope.aliyuncs.com/compatible-mode/v1/
+                  model: qwen-flash
+                  api_key_env: BEIJING_KEY
+            """)
+        let config = try AirlockConfiguration.load(
+            path: path, environment: ["BEIJING_KEY": "sk-beijing-123456", "DASHSCOPE_API_KEY": "sk-intl-123456"])
+        #expect(config.upstream.fallbacks.count == 1)
+        #expect(config.upstream.fallbacks[0].url == "https://dashscope.aliyuncs.com/compatible-mode/v1")
+        #expect(config.upstream.fallbacks[0].model == "qwen-flash")
+        #expect(config.upstream.fallbacks[0].apiKey == "sk-beijing-123456")
+        #expect(throws: ConfigurationError.self) {
+            try AirlockConfiguration.load(path: path, environment: [:])  // BEIJING_KEY unset
+        }
+        let fromEnv = try AirlockConfiguration.load(
+            path: nil, environment: ["AIRLOCK_UPSTREAM_FALLBACKS": #"[{"url":"http://127.0.0.1:9000/v1"}]"#])
+        #expect(fromEnv.upstream.fallbacks.first?.url == "http://127.0.0.1:9000/v1")
+        #expect(throws: ConfigurationError.self) {
+            try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_UPSTREAM_FALLBACKS": "[{\"url\":\"ftp://x\"}]"])
+        }
+    }
+
     @Test func hostPortParsing() {
         #expect(parseHostPort("[::1]:8080")! == ("::1", 8080))
         #expect(parseHostPort("0.0.0.0:0")! == ("0.0.0.0", 0))
