@@ -176,6 +176,14 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingsTests", dependencies: ["Embeddings", "Upstream", "QwenEmulator"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RedisTests", dependencies: ["Redis", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SemanticCacheTests",
+            dependencies: ["SemanticCache", "Redis", "Embeddings", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "OutcomesTests", dependencies: ["Outcomes"], swiftSettings: swiftSettings),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"], swiftSettings: swiftSettings),
         .testTarget(
             name: "InspectionTests",

@@ -67,6 +67,8 @@ public struct AirlockConfiguration: Sendable, Equatable {
     public var embedding: Embedding
     public var upstream: Upstream
     public var maxRequestBytes: Int
+    /// Bearer token for `/airlock/*`; nil: those routes answer on loopback only.
+    public var adminToken: String?
     public var redisURL: String
     public var logLevel: String
     /// Where each key's value came from: "default", the file path, or the environment variable.

@@ -95,7 +95,7 @@ struct RawSettings {
                 url: "", apiKey: nil, auth: .airlock, connectTimeoutMilliseconds: 0, firstByteTimeoutMilliseconds: 0,
                 idleTimeoutMilliseconds: 0, requestTimeoutMilliseconds: 0, caFile: nil, forwardHeaderPrefixes: [], maxResponseBytes: 0, retries: 0, breakerFailures: 0,
                 breakerCoolDownMilliseconds: 0, fallbacks: []),
-            maxRequestBytes: 0, redisURL: "", logLevel: "", origins: [:])
+            maxRequestBytes: 0, adminToken: nil, redisURL: "", logLevel: "", origins: [:])
         for setting in Setting.all {
             let entry = values[setting.key]
             let raw = entry.map { $0.value } ?? setting.defaultValue

@@ -168,6 +168,19 @@ struct Setting: Sendable {
             }),
         .bytes("limits.max_request_bytes", env: "AIRLOCK_MAX_REQUEST_BYTES", default: 1 << 20, \.maxRequestBytes),
         Setting(
+            "admin.token", env: ["AIRLOCK_ADMIN_TOKEN"], default: nil,
+            expected: "a token of at least 16 characters without spaces (empty: admin routes on loopback only)",
+            secret: true,
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty else {
+                    config.adminToken = nil
+                    return true
+                }
+                guard raw.count >= 16, !raw.contains(where: { $0.isWhitespace }) else { return false }
+                config.adminToken = raw
+                return true
+            }, render: { $0.adminToken ?? "" }),
+        Setting(
             "embedding.backend", env: ["AIRLOCK_EMBEDDING_BACKEND"], default: "local",
             expected: "local (the native all-MiniLM-L6-v2) or remote (an OpenAI-compatible /embeddings endpoint)",
             apply: { raw, config in

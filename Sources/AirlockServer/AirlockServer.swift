@@ -28,8 +28,8 @@ public struct AirlockServer: Sendable {
         self.classifier = OutcomeClassifier()
     }
 
-    public func buildRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func buildRouter() -> Router<AirlockRequestContext> {
+        let router = Router(context: AirlockRequestContext.self)
         router.middlewares.add(FallbackErrorMiddleware())
         let upstreamRouter = self.router
         let chat = ChatCompletionsRoute(
@@ -65,6 +65,13 @@ public struct AirlockServer: Sendable {
             return Self.json(
                 .serviceUnavailable,
                 #"{"status":"not_ready","configuration":"loaded","upstream":"unreachable","detail":"\#(detail)"}"#)
+        }
+        let admin = router.group("/airlock").add(middleware: AdminAuthMiddleware(token: configuration.adminToken))
+        let rendered = configuration.rendered()
+        admin.get("/config") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/yaml; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: rendered)))
         }
         return router
     }

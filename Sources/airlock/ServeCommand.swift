@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
                 "listen": "\(configuration.listenHost):\(configuration.listenPort)",
                 "upstream": "\(configuration.upstream.url)", "upstream_auth": "\(configuration.upstream.auth.rawValue)",
             ])
+        if configuration.adminToken == nil {
+            logger.notice("no AIRLOCK_ADMIN_TOKEN is set: the admin routes (/airlock/*) answer on loopback only")
+        }
         let app = server.makeApplication()
         try await app.runService()
     }

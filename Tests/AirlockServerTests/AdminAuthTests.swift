@@ -1,0 +1,50 @@
+import Foundation
+import NIOCore
+import Testing
+import Upstream
+
+@testable import AirlockServer
+
+@Suite struct AdminAuthTests {
+    let token = "admin-token-0123456789abcdef"
+
+    @Test func adminRoutesNeedTheToken() async throws {
+        try await AirlockHarness.withRunning(environment: ["AIRLOCK_ADMIN_TOKEN": token]) { airlock in
+            let (missing, missingJSON) = try await airlock.json("GET", "/airlock/config", headers: [])
+            #expect(missing.status == 401)
+            #expect((missingJSON["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+            let (wrong, _) = try await airlock.json(
+                "GET", "/airlock/config", headers: [("Authorization", "Bearer not-the-admin-token-000")])
+            #expect(wrong.status == 401)
+            let right = try await airlock.client.execute(
+                .init(method: "GET", url: airlock.baseURL + "/airlock/config", headers: [("Authorization", "Bearer \(token)")]))
+            #expect(right.status == 200)
+            let text = String(decoding: try await right.collect(upTo: 1 << 20), as: UTF8.self)
+            #expect(text.contains("token: \"adm…ef (masked)\""))
+            #expect(!text.contains(token))
+            // Health and the proxy itself stay open.
+            let (health, _) = try await airlock.json("GET", "/healthz")
+            #expect(health.status == 200)
+        }
+    }
+
+    @Test func withoutATokenLoopbackIsAnswered() async throws {
+        try await AirlockHarness.withRunning { airlock in
+            let response = try await airlock.request("GET", "/airlock/config")
+            #expect(response.status == 200)
+            let text = String(decoding: try await response.collect(upTo: 1 << 20), as: UTF8.self)
+            #expect(text.contains("listen: 127.0.0.1:0"))
+        }
+    }
+
+    @Test func loopbackDetection() throws {
+        #expect(AdminAuthMiddleware.isLoopback(try SocketAddress(ipAddress: "127.0.0.1", port: 1)))
+        #expect(AdminAuthMiddleware.isLoopback(try SocketAddress(ipAddress: "::1", port: 1)))
+        #expect(!AdminAuthMiddleware.isLoopback(try SocketAddress(ipAddress: "10.0.0.5", port: 1)))
+        #expect(!AdminAuthMiddleware.isLoopback(try SocketAddress(ipAddress: "192.168.1.2", port: 1)))
+        #expect(!AdminAuthMiddleware.isLoopback(nil))
+        #expect(AdminAuthMiddleware.constantTimeEquals(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!AdminAuthMiddleware.constantTimeEquals(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!AdminAuthMiddleware.constantTimeEquals(Array("abc".utf8), Array("abcd".utf8)))
+    }
+}
