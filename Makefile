@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-APT_PACKAGES := libcurl4-openssl-dev libhiredis-dev libpcre2-dev libopenblas-dev redis-server wrk curl
+APT_PACKAGES := libcurl4-openssl-dev libhiredis-dev libpcre2-dev libopenblas-dev redis-server wrk curl prometheus
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
@@ -40,6 +40,8 @@ test-swift:
 test-e2e:
 	$(SWIFT) build --product airlock
 	$(SWIFT) build --product qwen-emulator
+	.build/debug/airlock rules check rules
+	.build/debug/airlock rules test rules
 	python3 -m pytest -q Tests/e2e
 
 bench-proxy: deps build

@@ -69,6 +69,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FleetStats",
+            dependencies: [
+                "Redis", "Outcomes",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SemanticCache",
             dependencies: [
                 "Redis", "Embeddings",
@@ -94,7 +103,7 @@ let package = Package(
         .target(
             name: "AirlockServer",
             dependencies: [
-                "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings",
+                "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings", "FleetStats", "Redis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -120,6 +129,7 @@ let package = Package(
             name: "airlock",
             dependencies: [
                 "AirlockServer", "AirlockConfiguration", "Embeddings", "Upstream", "SemanticCache", "Redis", "Inspection",
+                "FleetStats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -158,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "AirlockServerTests",
             dependencies: [
-                "AirlockServer", "QwenEmulator", "Upstream", "AirlockConfiguration",
+                "AirlockServer", "QwenEmulator", "Upstream", "AirlockConfiguration", "Redis", "FleetStats",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -183,6 +193,7 @@ let package = Package(
             name: "SemanticCacheTests",
             dependencies: ["SemanticCache", "Redis", "Embeddings", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
+        .testTarget(name: "FleetStatsTests", dependencies: ["FleetStats", "Redis", "Outcomes"], swiftSettings: swiftSettings),
         .testTarget(name: "OutcomesTests", dependencies: ["Outcomes"], swiftSettings: swiftSettings),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"], swiftSettings: swiftSettings),
         .testTarget(

@@ -2,9 +2,13 @@ public import AirlockConfiguration
 import HTTPTypes
 public import Hummingbird
 public import Logging
+public import FleetStats
+import Foundation
 import NIOCore
 import Outcomes
 import Prometheus
+public import Redis
+import ServiceLifecycle
 public import Upstream
 
 /// The Hummingbird application: routes, wiring, and the mapping of errors to HTTP.
@@ -17,13 +21,19 @@ public struct AirlockServer: Sendable {
     let router: UpstreamRouter
     let classifier: OutcomeClassifier
 
-    public init(configuration: AirlockConfiguration, upstream: UpstreamClient, logger: Logger) {
+    public let redis: RedisClient?
+    public let fleet: FleetStats?
+
+    /// `redis` nil runs without fleet stats and ledger (and, later, without the cache).
+    public init(configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, logger: Logger) {
         self.configuration = configuration
         self.upstream = upstream
         self.logger = logger
+        self.redis = redis
+        self.fleet = redis.map { FleetStats(redis: $0, logger: logger) }
         self.readiness = UpstreamReadiness(client: upstream, configuration: configuration)
         self.metrics = AirlockMetrics(
-            registry: PrometheusCollectorRegistry(), targets: UpstreamRouter.targetNames(configuration))
+            registry: PrometheusCollectorRegistry(), targets: UpstreamRouter.targetNames(configuration), fleet: fleet)
         self.router = UpstreamRouter(client: upstream, configuration: configuration, metrics: metrics)
         self.classifier = OutcomeClassifier()
     }
@@ -68,6 +78,34 @@ public struct AirlockServer: Sendable {
         }
         let admin = router.group("/airlock").add(middleware: AdminAuthMiddleware(token: configuration.adminToken))
         let rendered = configuration.rendered()
+        let fleet = self.fleet
+        admin.get("/stats") { request, _ in
+            guard let fleet else { throw Self.noRedis }
+            let window = try AdminQuery.duration(request.uri.queryParameters.get("window") ?? "15m", name: "window")
+            do {
+                return try Self.json(.ok, try await fleet.snapshot(window: window))
+            } catch let error as RedisError {
+                throw Self.redisUnavailable(error)
+            }
+        }
+        admin.get("/outcomes") { request, _ in
+            guard let fleet else { throw Self.noRedis }
+            let query = request.uri.queryParameters
+            let since = try AdminQuery.duration(query.get("since") ?? "10m", name: "since")
+            let limit = min(10_000, max(1, query.get("limit").flatMap { Int($0) } ?? 100))
+            let kind = query.get("kind").flatMap { $0.isEmpty ? nil : String($0) }
+            do {
+                let records = try await fleet.outcomes(kind: kind, since: since, limit: limit)
+                return try Self.json(.ok, ["records": records])
+            } catch let error as RedisError {
+                throw Self.redisUnavailable(error)
+            }
+        }
+        admin.get("/dashboard") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
         admin.get("/config") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/yaml; charset=utf-8"],
@@ -80,13 +118,36 @@ public struct AirlockServer: Sendable {
     public func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        // Shut down in reverse: the server first, then the stats' last flush, then Redis, then libcurl.
+        var services: [any Service] = [upstream]
+        if let redis { services.append(redis) }
+        if let fleet { services.append(fleet) }
+        return Application(
             router: buildRouter(),
             configuration: .init(
                 address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "airlock"),
-            services: [upstream],
+            services: services,
             onServerRunning: onServerRunning,
             logger: logger)
+    }
+
+    static let noRedis = AirlockHTTPError(
+        status: .serviceUnavailable, message: "Fleet stats need Redis (redis.url).", type: "airlock_admin_error",
+        code: "redis_not_configured")
+
+    static func redisUnavailable(_ error: RedisError) -> AirlockHTTPError {
+        AirlockHTTPError(
+            status: .serviceUnavailable, message: "Redis is unavailable: \(error.code).", type: "airlock_admin_error",
+            code: "redis_unavailable")
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json", .contentLength: String(data.count)],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {

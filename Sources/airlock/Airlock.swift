@@ -5,7 +5,8 @@ struct Airlock: AsyncParsableCommand {
         commandName: "airlock",
         abstract: "Semantic-cache and safety sidecar for OpenAI-compatible LLM traffic.",
         subcommands: [
-            ServeCommand.self, ConfigCommand.self, RulesCommand.self, CacheCommand.self, EmbedCommand.self, EvalCommand.self,
+            ServeCommand.self, ConfigCommand.self, StatsCommand.self, OutcomesCommand.self, RulesCommand.self, CacheCommand.self,
+            EmbedCommand.self, EvalCommand.self,
         ]
     )
 }

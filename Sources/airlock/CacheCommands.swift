@@ -1,12 +1,377 @@
 import ArgumentParser
+import Embeddings
+import Foundation
+import Logging
+import Redis
+import SemanticCache
 
-/// `airlock cache …`: owned by the semantic-cache work (issue 5).
+/// `airlock cache …`.
 struct CacheCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cache", abstract: "Semantic cache tools.")
+    static let configuration = CommandConfiguration(
+        commandName: "cache", abstract: "Semantic cache tools.", subcommands: [Calibrate.self])
+
+    /// `airlock cache calibrate`: precision, recall and false-hit rate across thresholds on labeled pairs.
+    struct Calibrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "calibrate",
+            abstract: "Precision, recall and false-hit rate across thresholds, with and without the lexical gate.",
+            discussion: "FILE is tab-separated with a header: a, b, same (1 = a hit is correct).")
+
+        @Option(name: .long, help: "Labeled pairs (TSV: a, b, same; header line).")
+        var pairs: String
+
+        @Option(name: .customLong("max-false-hit"), help: "The false-hit rate to stay under.")
+        var maxFalseHit: Double = 0.01
+
+        @Flag(name: .long, help: "Print the result as JSON.")
+        var json = false
+
+        @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
+        var model: String?
+
+        func run() async throws {
+            let rows = try LabeledPairs.read(pairs)
+            let embedder = try loadLocalEmbedder(model)
+            defer { embedder.shutdown() }
+            let texts = rows.map { (CacheKey.normalize($0.a), CacheKey.normalize($0.b)) }
+            let vectors = try await embedder.embed(texts.flatMap { [$0.0, $0.1] })
+            let similarities = rows.indices.map { dotProduct(vectors[2 * $0], vectors[2 * $0 + 1]) }
+            let gate = SemanticCacheConfiguration().gate
+            // The gate's verdict does not depend on the threshold; only the similarity it requires does.
+            let requiredMargin: [Float?] = rows.indices.map { index in
+                switch gate.evaluate(query: texts[index].1, candidate: texts[index].0, threshold: 0) {
+                case .pass(_, let needed): needed
+                case .reject: nil
+                }
+            }
+            var curve: [(threshold: Float, gated: Rates, cosine: Rates)] = []
+            for step in 0...199 {
+                let threshold = Float(800 + step) / 1000
+                var gated = Rates()
+                var cosine = Rates()
+                for (index, row) in rows.enumerated() {
+                    let similarity = similarities[index]
+                    let cosineHit = similarity >= threshold
+                    let gatedHit = cosineHit && requiredMargin[index].map { similarity >= threshold + $0 } == true
+                    cosine.add(hit: cosineHit, same: row.same)
+                    gated.add(hit: gatedHit, same: row.same)
+                }
+                curve.append((threshold, gated, cosine))
+            }
+            let bound = maxFalseHit
+            let gatedChoice = curve.first { $0.gated.falseHitRate <= bound }
+            let cosineChoice = curve.first { $0.cosine.falseHitRate <= bound }
+            let defaultThreshold = SemanticCacheConfiguration().threshold
+            if json {
+                let points = curve.filter { Int(($0.threshold * 1000).rounded()) % 5 == 0 }.map { point in
+                    #"{"threshold":\#(format(point.threshold, 3)),"gated":\#(point.gated.json),"cosine_only":\#(point.cosine.json)}"#
+                }
+                print(
+                    #"{"pairs":\#(rows.count),"max_false_hit":\#(bound),"default_threshold":\#(format(defaultThreshold, 3)),"lowest_threshold":\#(gatedChoice.map { format($0.threshold, 3) } ?? "null"),"lowest_threshold_cosine_only":\#(cosineChoice.map { format($0.threshold, 3) } ?? "null"),"curve":[\#(points.joined(separator: ","))]}"#
+                )
+                return
+            }
+            print("pairs: \(rows.count) (\(rows.filter(\.same).count) same), bound: false-hit rate ≤ \(bound)")
+            print("threshold   gate: precision  recall  false-hit   cosine only: precision  recall  false-hit")
+            for point in curve where Int((point.threshold * 1000).rounded()) % 10 == 0 {
+                print(
+                    "  \(format(point.threshold, 2))          \(point.gated.row)              \(point.cosine.row)")
+            }
+            print(
+                "lowest threshold meeting the bound, with the gate: "
+                    + (gatedChoice.map { "\(format($0.threshold, 3)) (recall \(format($0.gated.recall, 3)))" } ?? "none"))
+            print(
+                "lowest threshold meeting the bound, cosine only:   "
+                    + (cosineChoice.map { "\(format($0.threshold, 3)) (recall \(format($0.cosine.recall, 3)))" } ?? "none"))
+            print("default threshold: \(format(defaultThreshold, 2))")
+        }
+    }
 }
 
-/// `airlock eval cache`: owned by the semantic-cache work (issue 5).
+/// `airlock eval cache`: each pair in its own namespace; store `a`'s answer, look `b` up through the real path.
 struct EvalCacheCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cache", abstract: "Cache precision and recall on labeled pairs.")
-    func run() async throws { throw ValidationError("eval cache: not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "cache", abstract: "Cache precision and recall on labeled pairs.",
+        discussion: """
+            Each pair gets its own namespace: the answer for `a` is stored, then `b` is looked up through the real \
+            path (exact layer, embedding, threshold, lexical gate, Redis). Starts its own redis-server unless \
+            --redis-url is given (then it writes under the key prefix airlock-eval and deletes it afterwards).
+            """)
+
+    @Option(name: .long, help: "Labeled pairs (TSV: a, b, same; header line).")
+    var pairs: String
+
+    @Flag(name: .long, help: "Print one JSON object.")
+    var json = false
+
+    @Option(name: .customLong("redis-url"), help: "Use this Redis instead of starting one.")
+    var redisURL: String?
+
+    @Option(name: .long, help: "Base threshold (default: the cache's default).")
+    var threshold: Float?
+
+    @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
+    var model: String?
+
+    func run() async throws {
+        let rows = try LabeledPairs.read(pairs)
+        let server = redisURL == nil ? try EphemeralRedisServer.start() : nil
+        defer { server?.stop() }
+        var logger = Logger(label: "airlock.eval")
+        logger.logLevel = .warning
+        var redisConfiguration = try RedisConfiguration(url: redisURL ?? server!.url)
+        // Generous: the eval measures decisions, not latency, and must not count a slow moment as a miss.
+        redisConfiguration.commandTimeout = .seconds(2)
+        redisConfiguration.connectTimeout = .seconds(2)
+        let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
+        defer { redis.shutdown() }
+        let embedder = try loadLocalEmbedder(model)
+        defer { embedder.shutdown() }
+        var cacheConfiguration = SemanticCacheConfiguration(keyPrefix: "airlock-eval")
+        if let threshold { cacheConfiguration.threshold = threshold }
+        let cache = try SemanticCache(configuration: cacheConfiguration, redis: redis, embedder: embedder, logger: logger)
+
+        let keys = rows.enumerated().map { index, row in
+            (
+                CacheKey(CacheKeyInput(tenant: "eval-\(index)", model: "eval", lastUserTurn: row.a)),
+                CacheKey(CacheKeyInput(tenant: "eval-\(index)", model: "eval", lastUserTurn: row.b))
+            )
+        }
+        // One batched pass through the same embedder the lookup would call: the vectors are identical, and the
+        // run takes seconds instead of minutes.
+        let vectors = try await embedder.embed(keys.flatMap { [$0.0.text, $0.1.text] })
+        var rates = Rates()
+        var bypasses = 0
+        try await withThrowingTaskGroup(of: (Bool, Bool, Bool).self) { group in
+            var next = 0
+            func addNext() {
+                let index = next
+                next += 1
+                group.addTask {
+                    let (storeKey, lookupKey) = keys[index]
+                    let answer = CachedCompletion(model: "eval", content: "answer \(index)", finishReason: "stop")
+                    _ = await cache.store(storeKey, completion: answer, vector: vectors[2 * index])
+                    switch await cache.lookup(lookupKey, vector: vectors[2 * index + 1]) {
+                    case .hit: return (true, rows[index].same, false)
+                    case .miss: return (false, rows[index].same, false)
+                    case .bypass: return (false, rows[index].same, true)
+                    }
+                }
+            }
+            for _ in 0..<min(8, rows.count) { addNext() }
+            for try await (hit, same, bypassed) in group {
+                rates.add(hit: hit, same: same)
+                if bypassed { bypasses += 1 }
+                if next < rows.count { addNext() }
+            }
+        }
+        _ = try? await cache.delete(.all)
+        if bypasses > 0 {
+            FileHandle.standardError.write(Data("warning: \(bypasses) lookups bypassed the cache (Redis errors)\n".utf8))
+        }
+        let base = cacheConfiguration.threshold
+        if json {
+            print(
+                #"{"pairs":\#(rows.count),"same":\#(rates.same),"different":\#(rates.different),"hits_same":\#(rates.hitsSame),"hits_different":\#(rates.hitsDifferent),"precision":\#(format(rates.precision, 4)),"recall":\#(format(rates.recall, 4)),"false_hit_rate":\#(format(rates.falseHitRate, 4)),"threshold":\#(format(base, 3))}"#
+            )
+        } else {
+            print("pairs:             \(rows.count)")
+            print("same:              \(rates.same)")
+            print("different:         \(rates.different)")
+            print("hits on same:      \(rates.hitsSame)")
+            print("hits on different: \(rates.hitsDifferent)")
+            print("precision:         \(format(rates.precision, 4))")
+            print("recall:            \(format(rates.recall, 4))")
+            print("false-hit rate:    \(format(rates.falseHitRate, 4))")
+            print("threshold:         \(format(base, 3)) (+ lexical gate)")
+        }
+    }
+}
+
+/// Hits counted against labels.
+struct Rates {
+    var same = 0
+    var different = 0
+    var hitsSame = 0
+    var hitsDifferent = 0
+
+    mutating func add(hit: Bool, same isSame: Bool) {
+        if isSame {
+            same += 1
+            if hit { hitsSame += 1 }
+        } else {
+            different += 1
+            if hit { hitsDifferent += 1 }
+        }
+    }
+
+    var precision: Double { hitsSame + hitsDifferent == 0 ? 1 : Double(hitsSame) / Double(hitsSame + hitsDifferent) }
+    var recall: Double { same == 0 ? 0 : Double(hitsSame) / Double(same) }
+    var falseHitRate: Double { different == 0 ? 0 : Double(hitsDifferent) / Double(different) }
+
+    var json: String {
+        #"{"precision":\#(format(precision, 4)),"recall":\#(format(recall, 4)),"false_hit_rate":\#(format(falseHitRate, 4))}"#
+    }
+
+    var row: String { "\(format(precision, 3))   \(format(recall, 3))    \(format(falseHitRate, 4))" }
+}
+
+private func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+private func format(_ value: Float, _ digits: Int) -> String { String(format: "%.\(digits)f", Double(value)) }
+
+private func dotProduct(_ a: [Float], _ b: [Float]) -> Float {
+    var sum: Float = 0
+    for index in 0..<min(a.count, b.count) { sum += a[index] * b[index] }
+    return sum
+}
+
+/// The `a`, `b`, `same` rows of a pair file: TSV with a header and CSV-style quoting.
+enum LabeledPairs {
+    struct Row {
+        var a: String
+        var b: String
+        var same: Bool
+    }
+
+    static func read(_ path: String) throws -> [Row] {
+        let contents: String
+        do {
+            contents = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read \(path): \(error.localizedDescription)")
+        }
+        let records = parse(contents)
+        guard let header = records.first, header.count >= 3 else { throw ValidationError("\(path): empty file") }
+        let columns = header.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+        guard let a = columns.firstIndex(of: "a"), let b = columns.firstIndex(of: "b"),
+            let same = columns.firstIndex(of: "same")
+        else { throw ValidationError("\(path): expected the header columns a, b, same") }
+        var rows: [Row] = []
+        for (number, record) in records.dropFirst().enumerated() {
+            if record.count == 1 && record[0].isEmpty { continue }
+            guard record.count > max(a, b, same) else {
+                throw ValidationError("\(path): record \(number + 2) has \(record.count) fields, expected 3")
+            }
+            switch record[same].trimmingCharacters(in: .whitespacesAndNewlines) {
+            case "1": rows.append(Row(a: record[a], b: record[b], same: true))
+            case "0": rows.append(Row(a: record[a], b: record[b], same: false))
+            default: throw ValidationError("\(path): record \(number + 2): same must be 0 or 1")
+            }
+        }
+        guard !rows.isEmpty else { throw ValidationError("\(path): no pairs") }
+        return rows
+    }
+
+    /// Tab-separated records; a field that starts with a quote runs to the closing quote (`""` is a quote).
+    static func parse(_ text: String) -> [[String]] {
+        var records: [[String]] = []
+        var record: [String] = []
+        var field = ""
+        var quoted = false
+        var atFieldStart = true
+        var characters = Array(text.unicodeScalars).makeIterator()
+        var pending: Unicode.Scalar?
+        func nextScalar() -> Unicode.Scalar? {
+            if let scalar = pending {
+                pending = nil
+                return scalar
+            }
+            return characters.next()
+        }
+        while let scalar = nextScalar() {
+            if quoted {
+                if scalar == "\"" {
+                    if let following = nextScalar() {
+                        if following == "\"" {
+                            field.unicodeScalars.append("\"")
+                        } else {
+                            quoted = false
+                            pending = following
+                        }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.unicodeScalars.append(scalar)
+                }
+                continue
+            }
+            switch scalar {
+            case "\"" where atFieldStart:
+                quoted = true
+                atFieldStart = false
+            case "\t":
+                record.append(field)
+                field = ""
+                atFieldStart = true
+            case "\n":
+                if field.hasSuffix("\r") { field.removeLast() }
+                record.append(field)
+                records.append(record)
+                record = []
+                field = ""
+                atFieldStart = true
+            default:
+                field.unicodeScalars.append(scalar)
+                atFieldStart = false
+            }
+        }
+        if !field.isEmpty || !record.isEmpty {
+            record.append(field)
+            records.append(record)
+        }
+        return records
+    }
+}
+
+/// A throwaway `redis-server` on a unix socket in a temporary directory, persistence off.
+final class EphemeralRedisServer {
+    let directory: URL
+    let process: Process
+    var url: String { "unix://" + directory.appendingPathComponent("redis.sock").path }
+
+    private init(directory: URL, process: Process) {
+        self.directory = directory
+        self.process = process
+    }
+
+    static func start() throws -> EphemeralRedisServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "airlock-eval-redis-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let socket = directory.appendingPathComponent("redis.sock").path
+        let process = Process()
+        let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ValidationError("redis-server not found: install it or pass --redis-url")
+        }
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+            "--dir", directory.path, "--loglevel", "warning",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let server = EphemeralRedisServer(directory: directory, process: process)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if FileManager.default.fileExists(atPath: socket) { return server }
+            if !process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        server.stop()
+        throw ValidationError("redis-server did not start")
+    }
+
+    func stop() {
+        // Polled rather than `waitUntilExit()`, which spins a run loop forever when called off the main thread.
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(2)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
 }

@@ -1,12 +1,416 @@
 import ArgumentParser
+import Embeddings
+import Foundation
+import Inspection
+import Logging
 
-/// `airlock rules …`: owned by the inspection work (issue 6).
+/// `airlock rules …`: check and test rule packs.
 struct RulesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rules", abstract: "Check and test rule packs.")
+    static let configuration = CommandConfiguration(
+        commandName: "rules", abstract: "Check and test rule packs.", subcommands: [Check.self, Test.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Validate every rule file: schema, patterns, duplicate ids. Exits non-zero on any error.")
+
+        @Argument(help: "Rule directory.")
+        var directory: String = "rules"
+
+        func run() async throws {
+            let report = RuleSet.check(directory: directory)
+            for error in report.errors { printError(error.description) }
+            guard report.errors.isEmpty else {
+                printError("\(report.errors.count) error(s) in \(directory)")
+                throw ExitCode.failure
+            }
+            let enabled = report.packs.filter(\.enabled).count
+            print(
+                "\(directory): \(report.packs.count) packs (\(enabled) enabled), \(report.ruleCount) rules OK; "
+                    + "rules version \(report.version)")
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "test",
+            abstract: "Run every rule's own examples (match and no_match). Exits non-zero on any failure.",
+            discussion: "Semantic rules load the embedding model; guard rules are skipped (they need their endpoint).")
+
+        @Argument(help: "Rule directory.")
+        var directory: String = "rules"
+
+        @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
+        var model: String?
+
+        func run() async throws {
+            let packs: [RulePackDefinition]
+            do {
+                packs = try RuleSet.parsePacks(directory: directory)
+            } catch {
+                for problem in error.errors { printError(problem.description) }
+                throw ExitCode.failure
+            }
+            let needsModel = packs.contains { $0.rules.contains { $0.kind == .semantic } }
+            let embedder = needsModel ? try loadLocalEmbedder(model) : nil
+            defer { embedder?.shutdown() }
+            let report = await RuleSet.testExamples(packs: packs, embedder: embedder)
+            for failure in report.failures { printError(failure.description) }
+            let skipped = report.skippedRules.isEmpty ? "" : "; skipped (guard): \(report.skippedRules.joined(separator: ", "))"
+            guard report.failures.isEmpty else {
+                printError("\(report.failures.count) example(s) failed of \(report.examplesRun)\(skipped)")
+                throw ExitCode.failure
+            }
+            print("\(report.rulesTested) rules, \(report.examplesRun) examples passed\(skipped)")
+        }
+    }
 }
 
-/// `airlock eval rules`: owned by the inspection work (issue 6).
+/// `airlock eval rules`: PII span precision and recall, injection and refusal detection rates.
 struct EvalRulesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rules", abstract: "PII, injection and refusal detection rates.")
-    func run() async throws { throw ValidationError("eval rules: not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "rules", abstract: "PII, injection and refusal detection rates.",
+        discussion: """
+            --pii FILE.jsonl: rows {"text", "spans": [{"type","start","end"}]} with offsets in Unicode scalars. A \
+            predicted span is a true positive when it overlaps a gold span of the same type; only types some enabled \
+            rule names are scored.
+            --injection FILE.tsv: columns text, attack (1/0). Detected = any prompt-injection rule fires.
+            --refusal FILE.tsv: columns prompt, response, refusal (1/0/partial). Detected = the refusal detector fires.
+            """)
+
+    enum PartialLabel: String, ExpressibleByArgument, CaseIterable {
+        case refusal, compliance, skip
+    }
+
+    enum Kinds: String, ExpressibleByArgument, CaseIterable {
+        case all, regex, semantic
+    }
+
+    @Option(name: .long, help: "PII spans (JSONL).") var pii: String?
+    @Option(name: .long, help: "Injection data (TSV: text, attack).") var injection: String?
+    @Option(name: .long, help: "Refusal data (TSV: prompt, response, refusal).") var refusal: String?
+    @Flag(name: .long, help: "Print the result as JSON.") var json = false
+    @Option(name: .long, help: "Rule directory.") var rules: String = "rules"
+    @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
+    var model: String?
+    @Option(name: .long, help: "How to count `partial` refusals: refusal, compliance or skip.")
+    var partial: PartialLabel = .refusal
+    @Option(name: .long, help: "Which rule kinds take part (injection, refusal): all, regex or semantic.")
+    var kinds: Kinds = .all
+    @Flag(name: .long, help: "Also print each misclassified item (for tuning rules on development data).")
+    var showErrors = false
+
+    func validate() throws {
+        let given = [pii, injection, refusal].compactMap { $0 }.count
+        if given != 1 { throw ValidationError("give exactly one of --pii, --injection, --refusal") }
+    }
+
+    func run() async throws {
+        var packs: [RulePackDefinition]
+        do {
+            packs = try RuleSet.parsePacks(directory: rules)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if let pii {
+            // Regex rules only: no model needed.
+            packs = packs.map { pack in
+                var pack = pack
+                pack.rules = pack.rules.map { rule in
+                    var rule = rule
+                    if rule.kind != .regex { rule.enabled = false }
+                    return rule
+                }
+                return pack
+            }
+            let ruleSet = try await compile(packs, embedder: nil)
+            try evaluatePII(pii, ruleSet: ruleSet)
+            return
+        }
+        packs = packs.map { pack in
+            var pack = pack
+            pack.rules = pack.rules.map { rule in
+                var rule = rule
+                if rule.kind == .guard || (kinds == .regex && rule.kind == .semantic)
+                    || (kinds == .semantic && rule.kind == .regex)
+                {
+                    rule.enabled = false
+                }
+                return rule
+            }
+            return pack
+        }
+        let needsModel = packs.contains { $0.enabled && $0.rules.contains { $0.enabled && $0.kind == .semantic } }
+        let embedder = needsModel ? try loadLocalEmbedder(model) : nil
+        defer { embedder?.shutdown() }
+        let ruleSet = try await compile(packs, embedder: embedder)
+        if let injection {
+            let rows = try readTSV(injection)
+            let samples: [(String, Bool?)] = rows.map { ($0["text"] ?? "", parseLabel($0["attack"])) }
+            let injectionPacks = Set(packs.filter { $0.name.contains("injection") }.map(\.name))
+            let counts = await evaluateBinary(samples) { text in
+                !(await ruleSet.matchingRules(prompt: text, role: "user", packs: injectionPacks)).isEmpty
+            }
+            report(counts, file: injection)
+        } else if let refusal {
+            let rows = try readTSV(refusal)
+            let samples: [(String, Bool?)] = rows.map { row in
+                let label = row["refusal"]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+                let truth: Bool? =
+                    label == "partial"
+                    ? (partial == .skip ? nil : partial == .refusal) : parseLabel(label)
+                return (row["response"] ?? "", truth)
+            }
+            let counts = await evaluateBinary(samples) { text in await ruleSet.detectRefusal(text: text) != nil }
+            report(counts, file: refusal)
+        }
+    }
+
+    private func compile(_ packs: [RulePackDefinition], embedder: (any Embedder)?) async throws -> RuleSet {
+        var logger = Logger(label: "airlock.inspection")
+        logger.logLevel = .error
+        do {
+            return try await RuleSet.compile(packs: packs, directory: rules, embedder: embedder, logger: logger)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    // MARK: - PII
+
+    private func evaluatePII(_ path: String, ruleSet: RuleSet) throws {
+        let supported = Set(ruleSet.enabledRules.compactMap(\.entity))
+        var tp: [String: Int] = [:]
+        var fp: [String: Int] = [:]
+        var fn: [String: Int] = [:]
+        var goldMatched: [String: Int] = [:]
+        var ignored: Set<String> = []
+        let contents: String
+        do {
+            contents = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read \(path): \(error.localizedDescription)")
+        }
+        for (number, line) in contents.split(separator: "\n").enumerated() where !line.isEmpty {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let text = object["text"] as? String, let spans = object["spans"] as? [[String: Any]]
+            else { throw ValidationError("\(path):\(number + 1): expected {\"text\", \"spans\"}") }
+            let gold: [(type: String, range: Range<Int>)] = spans.compactMap { span in
+                guard let type = span["type"] as? String, let start = span["start"] as? Int,
+                    let end = span["end"] as? Int, start < end
+                else { return nil }
+                if !supported.contains(type) {
+                    ignored.insert(type)
+                    return nil
+                }
+                return (type, start..<end)
+            }
+            let scalarOffsets = Self.scalarOffsets(text)
+            let predicted: [(type: String, range: Range<Int>)] = ruleSet.detectEntities(in: text).compactMap { finding in
+                guard let entity = finding.entity, let range = finding.range else { return nil }
+                return (entity, scalarOffsets[range.lowerBound]..<scalarOffsets[range.upperBound])
+            }
+            let scalars = Array(text.unicodeScalars)
+            func excerpt(_ range: Range<Int>) -> String {
+                String(String.UnicodeScalarView(scalars[range.clamped(to: 0..<scalars.count)]))
+            }
+            for prediction in predicted {
+                if gold.contains(where: { $0.type == prediction.type && $0.range.overlaps(prediction.range) }) {
+                    tp[prediction.type, default: 0] += 1
+                } else {
+                    fp[prediction.type, default: 0] += 1
+                    if showErrors { print("FP \(prediction.type) \(excerpt(prediction.range).debugDescription) in \(text.debugDescription)") }
+                }
+            }
+            for span in gold {
+                if predicted.contains(where: { $0.type == span.type && $0.range.overlaps(span.range) }) {
+                    goldMatched[span.type, default: 0] += 1
+                } else {
+                    fn[span.type, default: 0] += 1
+                    if showErrors { print("FN \(span.type) \(excerpt(span.range).debugDescription) in \(text.debugDescription)") }
+                }
+            }
+        }
+        let types = Set(tp.keys).union(fp.keys).union(fn.keys).sorted()
+        func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? 1 : Double(a) / Double(b) }
+        var perType: [(String, Int, Int, Int, Double, Double)] = []
+        for type in types {
+            let t = tp[type] ?? 0
+            let f = fp[type] ?? 0
+            let n = fn[type] ?? 0
+            let matched = goldMatched[type] ?? 0
+            perType.append((type, t, f, n, ratio(t, t + f), ratio(matched, matched + n)))
+        }
+        let totalTP = tp.values.reduce(0, +)
+        let totalFP = fp.values.reduce(0, +)
+        let totalMatched = goldMatched.values.reduce(0, +)
+        let totalFN = fn.values.reduce(0, +)
+        let precision = ratio(totalTP, totalTP + totalFP)
+        let recall = ratio(totalMatched, totalMatched + totalFN)
+        let f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
+        if json {
+            let entries = perType.map { type, t, f, n, p, r in
+                "\"\(type)\":{\"tp\":\(t),\"fp\":\(f),\"fn\":\(n),\"precision\":\(fmt(p)),\"recall\":\(fmt(r))}"
+            }
+            print(
+                "{\"per_type\":{\(entries.joined(separator: ","))},\"micro\":{\"precision\":\(fmt(precision)),"
+                    + "\"recall\":\(fmt(recall)),\"f1\":\(fmt(f1))}}")
+        } else {
+            print("file: \(path)")
+            print("type              tp    fp    fn  precision  recall")
+            for (type, t, f, n, p, r) in perType {
+                print(
+                    type.padding(toLength: 16, withPad: " ", startingAt: 0)
+                        + String(format: "%5d %5d %5d    %.4f   %.4f", t, f, n, p, r))
+            }
+            print(String(format: "micro: precision %.4f recall %.4f f1 %.4f", precision, recall, f1))
+            if !ignored.isEmpty { print("types no rule detects (not scored): \(ignored.sorted().joined(separator: ", "))") }
+        }
+    }
+
+    /// Scalar index of every UTF-8 byte offset of `text` (and of its end).
+    static func scalarOffsets(_ text: String) -> [Int] {
+        var offsets: [Int] = []
+        offsets.reserveCapacity(text.utf8.count + 1)
+        var index = 0
+        for scalar in text.unicodeScalars {
+            for _ in 0..<UTF8.width(scalar) { offsets.append(index) }
+            index += 1
+        }
+        offsets.append(index)
+        return offsets
+    }
+
+    // MARK: - Binary detection
+
+    struct BinaryCounts {
+        var tp = 0, fp = 0, tn = 0, fn = 0
+    }
+
+    private func evaluateBinary(_ samples: [(String, Bool?)], detect: @escaping @Sendable (String) async -> Bool) async
+        -> BinaryCounts
+    {
+        var counts = BinaryCounts()
+        let labeled = samples.compactMap { sample in sample.1.map { (sample.0, $0) } }
+        let results = await withTaskGroup(of: (Int, Bool).self) { group in
+            var next = 0
+            var results = [Bool](repeating: false, count: labeled.count)
+            // A few rows in flight keep both encoder threads busy without queueing everything at once.
+            for _ in 0..<min(4, labeled.count) {
+                let index = next
+                group.addTask { (index, await detect(labeled[index].0)) }
+                next += 1
+            }
+            while let (index, detected) = await group.next() {
+                results[index] = detected
+                if next < labeled.count {
+                    let index = next
+                    group.addTask { (index, await detect(labeled[index].0)) }
+                    next += 1
+                }
+            }
+            return results
+        }
+        for (sample, detected) in zip(labeled, results) {
+            if showErrors && sample.1 != detected {
+                print((detected ? "FP " : "FN ") + String(sample.0.prefix(300)).debugDescription)
+            }
+            switch (sample.1, detected) {
+            case (true, true): counts.tp += 1
+            case (false, true): counts.fp += 1
+            case (false, false): counts.tn += 1
+            case (true, false): counts.fn += 1
+            }
+        }
+        return counts
+    }
+
+    private func report(_ counts: BinaryCounts, file: String) {
+        let precision = counts.tp + counts.fp == 0 ? 0 : Double(counts.tp) / Double(counts.tp + counts.fp)
+        let recall = counts.tp + counts.fn == 0 ? 0 : Double(counts.tp) / Double(counts.tp + counts.fn)
+        let fpr = counts.fp + counts.tn == 0 ? 0 : Double(counts.fp) / Double(counts.fp + counts.tn)
+        if json {
+            print(
+                "{\"tp\":\(counts.tp),\"fp\":\(counts.fp),\"tn\":\(counts.tn),\"fn\":\(counts.fn),"
+                    + "\"precision\":\(fmt(precision)),\"recall\":\(fmt(recall)),\"false_positive_rate\":\(fmt(fpr))}")
+        } else {
+            print("file: \(file)")
+            print("tp \(counts.tp)  fp \(counts.fp)  tn \(counts.tn)  fn \(counts.fn)")
+            print(String(format: "precision %.4f  recall (detection rate) %.4f  false-positive rate %.4f", precision, recall, fpr))
+        }
+    }
+
+    private func parseLabel(_ value: String?) -> Bool? {
+        switch value?.trimmingCharacters(in: .whitespaces) {
+        case "1": true
+        case "0": false
+        default: nil
+        }
+    }
+
+    private func fmt(_ value: Double) -> String { String(format: "%.4f", value) }
+
+    /// Reads a TSV file with a header line; fields may be quoted CSV-style ("" for a quote, tabs and newlines inside).
+    private func readTSV(_ path: String) throws -> [[String: String]] {
+        let contents: String
+        do {
+            contents = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read \(path): \(error.localizedDescription)")
+        }
+        var records: [[String]] = []
+        var record: [String] = []
+        var field = ""
+        var quoted = false
+        var atFieldStart = true
+        var iterator = contents.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        while let scalar = pending ?? iterator.next() {
+            pending = nil
+            if quoted {
+                if scalar == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; pending = next }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.unicodeScalars.append(scalar)
+                }
+                continue
+            }
+            switch scalar {
+            case "\"" where atFieldStart:
+                quoted = true
+                atFieldStart = false
+            case "\t":
+                record.append(field)
+                field = ""
+                atFieldStart = true
+            case "\n":
+                record.append(field)
+                records.append(record)
+                record = []
+                field = ""
+                atFieldStart = true
+            case "\r":
+                continue
+            default:
+                field.unicodeScalars.append(scalar)
+                atFieldStart = false
+            }
+        }
+        if !field.isEmpty || !record.isEmpty {
+            record.append(field)
+            records.append(record)
+        }
+        guard let header = records.first else { throw ValidationError("\(path): empty file") }
+        return records.dropFirst().filter { $0.count == header.count }.map { row in
+            Dictionary(uniqueKeysWithValues: zip(header, row))
+        }
+    }
+}
+
+private func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Redis
 import Upstream
 
 struct ServeCommand: AsyncParsableCommand {
@@ -27,7 +28,13 @@ struct ServeCommand: AsyncParsableCommand {
         var upstreamConfiguration = UpstreamClient.Configuration()
         upstreamConfiguration.caFile = configuration.upstream.caFile
         let upstream = UpstreamClient(configuration: upstreamConfiguration, logger: logger)
-        let server = AirlockServer(configuration: configuration, upstream: upstream, logger: logger)
+        let redis: RedisClient
+        do {
+            redis = try RedisClient(configuration: try RedisConfiguration(url: configuration.redisURL), logger: logger)
+        } catch {
+            throw ValidationError("redis.url \(configuration.redisURL): \(error)")
+        }
+        let server = AirlockServer(configuration: configuration, upstream: upstream, redis: redis, logger: logger)
         logger.notice(
             "airlock starting",
             metadata: [

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import QwenEmulator
+import Redis
 import Testing
 import Upstream
 
@@ -20,6 +21,7 @@ struct AirlockHarness {
         emulator emulatorConfiguration: EmulatorConfiguration = .init(),
         environment: [String: String] = [:],
         upstreamURL: String? = nil,
+        redisURL: String? = nil,
         _ body: (AirlockHarness) async throws -> T
     ) async throws -> T {
         try await QwenEmulator.withRunning(emulatorConfiguration) { emulator, emulatorURL in
@@ -32,7 +34,9 @@ struct AirlockHarness {
             var logger = Logger(label: "airlock-test")
             logger.logLevel = .warning
             let serverUpstream = UpstreamClient(logger: logger)
-            let server = AirlockServer(configuration: configuration, upstream: serverUpstream, logger: logger)
+            let redis = try redisURL.map { url in try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger) }
+            let server = AirlockServer(
+                configuration: configuration, upstream: serverUpstream, redis: redis, logger: logger)
             let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let app = server.makeApplication { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)

@@ -137,7 +137,8 @@ struct StreamingTests {
     func abortedStream() async throws {
         var configuration = EmulatorConfiguration()
         configuration.tokensPerSecond = 50
-        configuration.answerTokens = 200
+        // 40 s of answer: far longer than a busy machine takes to cut the client off; the test ends at the abort.
+        configuration.answerTokens = 2000
         try await QwenEmulator.withRunning(configuration) { emulator, _ in
             let client = LoopbackHTTPClient(port: try await emulator.waitUntilListening())
             let reply = try await client.chat("Long story", extra: #","stream":true"#, cutoff: .afterBodyParts(3))

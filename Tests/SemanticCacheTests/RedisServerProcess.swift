@@ -68,7 +68,9 @@ final class RedisServerProcess: @unchecked Sendable {
         guard let process else { return }
         if process.isRunning {
             Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            // Polled rather than `waitUntilExit()`, which can spin a run loop forever off the main thread.
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(2_000) }
         }
         self.process = nil
     }

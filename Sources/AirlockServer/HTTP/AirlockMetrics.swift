@@ -1,4 +1,5 @@
 import CoreMetrics
+import FleetStats
 import Outcomes
 import Prometheus
 import Synchronization
@@ -7,6 +8,8 @@ import Synchronization
 /// fixed sets, never from request data). Each server owns its registry, so `/metrics` shows exactly its own numbers.
 final class AirlockMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
+    /// Fleet-wide counters and the ledger in Redis; nil when running without Redis.
+    let fleet: FleetStats?
     private let requests: [String: CoreMetrics.Counter]
     private let upstreamAttempts: [String: CoreMetrics.Counter]
     private let retries: [String: CoreMetrics.Counter]
@@ -16,8 +19,9 @@ final class AirlockMetrics: Sendable {
 
     static let routes = ["chat", "embeddings", "models"]
 
-    init(registry: PrometheusCollectorRegistry, targets: [String]) {
+    init(registry: PrometheusCollectorRegistry, targets: [String], fleet: FleetStats?) {
         self.registry = registry
+        self.fleet = fleet
         let factory = PrometheusMetricsFactory(registry: registry)
         var requests: [String: CoreMetrics.Counter] = [:]
         for route in Self.routes {

@@ -1,3 +1,5 @@
+import FleetStats
+import Foundation
 import Logging
 import Outcomes
 import Synchronization
@@ -7,6 +9,9 @@ struct RequestRecord: Sendable {
     let requestID: String
     let route: String
     let startedAt: ContinuousClock.Instant
+    let startedAtUnixMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+    var rules: [String] = []
+    var cache: RequestSummary.CacheResult?
     var model: String?
     var stream = false
     var status = 0
@@ -47,7 +52,14 @@ struct RequestRecord: Sendable {
     /// The request is over: one log line, and the metrics.
     func finish(logger: Logger, metrics: AirlockMetrics) {
         log(to: logger)
-        metrics.recordRequest(route: route, outcome: outcome ?? .ok, duration: ContinuousClock.now - startedAt)
+        let duration = ContinuousClock.now - startedAt
+        metrics.recordRequest(route: route, outcome: outcome ?? .ok, duration: duration)
+        metrics.fleet?.record(
+            RequestSummary(
+                unixMilliseconds: startedAtUnixMilliseconds, requestID: requestID, model: model, route: route,
+                outcome: outcome ?? .ok, rules: rules, status: status,
+                durationMilliseconds: Double(duration.nanoseconds) / 1e6,
+                upstreamMilliseconds: upstreamFirstByte.map { Double($0.nanoseconds) / 1e6 }, cache: cache))
     }
 
     static func milliseconds(_ duration: Duration) -> String {

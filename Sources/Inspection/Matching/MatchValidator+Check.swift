@@ -20,6 +20,7 @@ extension MatchValidator {
         case .ipv6: return Checksums.ipv6(slice) ? range : nil
         case .ip: return Checksums.ipv4(slice) || Checksums.ipv6(slice) ? range : nil
         case .usSSN: return Checksums.usSSN(slice) ? range : nil
+        case .phone: return Checksums.phoneNumber(slice) ? range : nil
         }
     }
 }
@@ -145,6 +146,17 @@ enum Checksums {
         for (index, byte) in text.enumerated() { cString[index] = CChar(bitPattern: byte) }
         var address = in6_addr()
         return inet_pton(AF_INET6, cString, &address) == 1
+    }
+
+    static func phoneNumber(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        var digits: [UInt8] = []
+        for byte in text {
+            // An extension ("x123", "ext. 12") does not count toward the number's length.
+            if byte == 0x78 || byte == 0x58 || byte == 0x65 || byte == 0x45 { break }
+            if isDigit(byte) { digits.append(byte) }
+        }
+        guard (7...15).contains(digits.count) else { return false }
+        return Set(digits).count > 1
     }
 
     /// ddd-dd-dddd or nine digits, outside the ranges the SSA never issues.

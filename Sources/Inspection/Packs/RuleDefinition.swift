@@ -67,6 +67,8 @@ public enum MatchValidator: String, Sendable, Hashable, CaseIterable {
     case ip
     /// A US SSN outside the never-issued ranges (area 000, 666, 900–999; group 00; serial 0000).
     case usSSN = "us_ssn"
+    /// A phone number's digit count (7 to 15, E.164, not counting an extension) and not one repeated digit.
+    case phone
 }
 
 /// Words near a match that raise or lower its confidence.

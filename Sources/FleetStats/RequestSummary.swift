@@ -1,0 +1,77 @@
+public import Outcomes
+
+/// What one request contributes to the fleet's numbers and to the ledger. Never prompt or answer text.
+public struct RequestSummary: Sendable, Equatable {
+    public enum CacheResult: String, Sendable, Codable, Equatable { case hit, miss, bypass }
+
+    public var unixMilliseconds: Int64
+    public var requestID: String
+    /// A hash of the tenant (or of the caller's key), never the key itself.
+    public var tenantHash: String?
+    public var model: String?
+    public var route: String
+    public var outcome: Outcome
+    /// Rule ids that blocked, redacted or flagged.
+    public var rules: [String]
+    public var status: Int
+    public var durationMilliseconds: Double
+    public var upstreamMilliseconds: Double?
+    public var cache: CacheResult?
+
+    public init(
+        unixMilliseconds: Int64, requestID: String, tenantHash: String? = nil, model: String? = nil, route: String,
+        outcome: Outcome, rules: [String] = [], status: Int, durationMilliseconds: Double,
+        upstreamMilliseconds: Double? = nil, cache: CacheResult? = nil
+    ) {
+        self.unixMilliseconds = unixMilliseconds
+        self.requestID = requestID
+        self.tenantHash = tenantHash
+        self.model = model
+        self.route = route
+        self.outcome = outcome
+        self.rules = rules
+        self.status = status
+        self.durationMilliseconds = durationMilliseconds
+        self.upstreamMilliseconds = upstreamMilliseconds
+        self.cache = cache
+    }
+}
+
+/// Log-spaced latency buckets (0.1 ms to about 10 minutes, ×1.25 a step), so that per-minute histograms from many
+/// instances add up and yield p50/p99 within 12.5%.
+enum LatencyBuckets {
+    static let bounds: [Double] = {
+        var bounds: [Double] = []
+        var value = 0.1
+        while value < 600_000 {
+            bounds.append(value)
+            value *= 1.25
+        }
+        return bounds
+    }()
+
+    static func index(of milliseconds: Double) -> Int {
+        var low = 0
+        var high = bounds.count
+        while low < high {
+            let mid = (low + high) / 2
+            if bounds[mid] < milliseconds { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// The value below which `quantile` of the counted samples lie (the upper bound of the bucket that crosses it).
+    static func quantile(_ quantile: Double, counts: [Int: Int]) -> Double? {
+        let total = counts.values.reduce(0, +)
+        guard total > 0 else { return nil }
+        let target = quantile * Double(total)
+        var running = 0
+        for index in counts.keys.sorted() {
+            running += counts[index] ?? 0
+            if Double(running) >= target {
+                return index < bounds.count ? bounds[index] : bounds[bounds.count - 1] * 1.25
+            }
+        }
+        return bounds.last
+    }
+}

@@ -1,0 +1,98 @@
+import Embeddings
+import Patterns
+
+extension RuleSet {
+    /// Inspects a whole answer (not streamed): regex rules with output scope (tokenize acts as redact), semantic and
+    /// guard rules, refusal detection; then restores the prompt's placeholders. `prompt` is what the guard judges the
+    /// answer against.
+    public func inspectOutput(text: String, prompt: [InspectedMessage] = [], tokens: TokenizationMap = .init()) async
+        -> OutputInspection
+    {
+        var findings: [Finding] = []
+        var failures: [RuleFailure] = []
+        var blocking: [String] = []
+        var source = text
+        let rewritten: String? = source.withUTF8 { bytes in
+            let result = scan(bytes, groups: inspectGroups, mode: .complete) { $0.definition.scope.coversOutput }
+            for (rule, error) in result.failures {
+                let failure = regexFailure(rule, error)
+                failures.append(failure)
+                if failure.mode == .closed { blocking.append(rule.id) }
+            }
+            for hit in result.hits where hit.rule.definition.action == .block || hit.rule.definition.action == .flag {
+                findings.append(finding(hit, messageIndex: nil))
+                if hit.rule.definition.action == .block { blocking.append(hit.rule.id) }
+            }
+            let transforming = result.transformingHits { $0.rule.definition.action.transformsText }
+            guard !transforming.isEmpty else { return nil }
+            findings += transforming.map { finding($0, messageIndex: nil) }
+            var scratch = TokenizationMap()
+            return Self.apply(transforming, to: bytes, tokens: &scratch, allowTokenize: false)
+        }
+        let semantic = semanticRules.filter { $0.definition.scope.coversOutput && !isRefusalRule($0.pack) }
+        let guards = guardRules.filter { $0.definition.scope.coversOutput }
+        async let semanticPart = evaluateSemantic(semantic, texts: { _ in text })
+        async let guardPart = evaluateGuards(guards, prompt: prompt, answer: text)
+        async let refusalPart = detectRefusal(text: text)
+        let (semanticResult, guardResult, refusalByRules) = await (semanticPart, guardPart, refusalPart)
+        for part in [semanticResult, guardResult.model] {
+            findings += part.findings
+            failures += part.failures
+            blocking += part.blocking
+        }
+        let answer = tokens.restore(in: rewritten ?? text)
+        return OutputInspection(
+            decision: blocking.isEmpty ? .allow : .block(rules: Self.unique(blocking)), text: answer,
+            isModified: answer != text, findings: findings, failures: failures,
+            refusal: refusalByRules ?? guardResult.refusal)
+    }
+
+    /// Whether `text` reads as the model declining, by the phrase rules of the refusal pack (synchronous, cheap).
+    public func isRefusal(text: String) -> Bool {
+        refusalByPhrases(text: text) != nil
+    }
+
+    /// The first refusal phrase rule that matches `text`.
+    public func refusalByPhrases(text: String) -> RefusalVerdict? {
+        guard !refusalGroups.isEmpty, !text.isEmpty else { return nil }
+        var text = text
+        return text.withUTF8 { bytes in
+            let result = scan(bytes, groups: refusalGroups, mode: .complete) { _ in true }
+            guard let hit = result.hits.first else { return nil }
+            return RefusalVerdict(ruleID: hit.rule.id, source: .phrase, score: hit.score)
+        }
+    }
+
+    /// Phrase rules, then the refusal pack's semantic rules (exemplars of declining answers) on the answer's opening.
+    public func detectRefusal(text: String) async -> RefusalVerdict? {
+        if let verdict = refusalByPhrases(text: text) { return verdict }
+        let rules = semanticRules.filter { isRefusalRule($0.pack) }
+        guard !rules.isEmpty, let embedder else { return nil }
+        // A model declines at the start; the opening is what carries it.
+        let opening = String(text.prefix(400))
+        guard !opening.isEmpty, let vector = try? await embedder.embed([opening]).first else { return nil }
+        var best: (CompiledSemanticRule, Float)?
+        for rule in rules {
+            let similarity = rule.similarity(vector)
+            if Double(similarity) >= rule.definition.threshold, similarity > (best?.1 ?? -1) { best = (rule, similarity) }
+        }
+        return best.map { RefusalVerdict(ruleID: $0.0.id, source: .semantic, score: Double($0.1)) }
+    }
+
+    /// Findings of every enabled regex rule that names an entity, all scopes and roles, overlaps resolved as for
+    /// redaction. Ranges are UTF-8 byte offsets. For evaluation and tooling.
+    public func detectEntities(in text: String) -> [Finding] {
+        var text = text
+        return text.withUTF8 { bytes in
+            let result = scan(bytes, groups: inspectGroups, mode: .complete) { $0.definition.entity != nil }
+            return result.transformingHits { _ in true }.map { finding($0, messageIndex: nil) }
+        }
+    }
+
+    /// Every enabled rule (regex and semantic, not guard) of the inspect packs that matches `text` as a prompt from
+    /// `role`. For evaluation and tooling.
+    public func matchingRules(prompt text: String, role: String = "user", packs: Set<String>? = nil) async -> [Finding] {
+        let inspection = await inspectPrompt(messages: [InspectedMessage(role: role, content: text)])
+        return inspection.findings.filter { packs?.contains($0.pack) ?? true }
+    }
+}

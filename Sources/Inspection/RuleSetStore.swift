@@ -1,0 +1,76 @@
+import Foundation
+public import Logging
+import Synchronization
+
+/// Holds the current `RuleSet` and swaps it atomically on reload. Requests read `current` once and use that snapshot
+/// to the end; a reload compiles the new set beside the old one, and a bad file keeps the old set.
+public final class RuleSetStore: Sendable {
+    private struct State {
+        var current: RuleSet
+        var fingerprint: String
+        var reloads = 0
+        var failedReloads = 0
+    }
+
+    private let state: Mutex<State>
+    private let logger: Logger
+
+    public init(_ initial: RuleSet, logger: Logger = Logger(label: "airlock.inspection")) {
+        self.state = Mutex(State(current: initial, fingerprint: Self.fingerprint(initial.directory)))
+        self.logger = logger
+    }
+
+    /// The rule set requests should use now.
+    public var current: RuleSet { state.withLock { $0.current } }
+    /// Successful reloads since start.
+    public var reloadCount: Int { state.withLock { $0.reloads } }
+    /// Reloads that failed (the old set stayed).
+    public var failedReloadCount: Int { state.withLock { $0.failedReloads } }
+
+    /// Recompiles from the current set's directory and swaps on success. On failure the old set stays, every error
+    /// is logged with its file and line, the failure is counted, and the errors are returned.
+    @discardableResult
+    public func reload() async -> Result<RuleSet, RuleLoadFailure> {
+        let old = current
+        let fingerprint = Self.fingerprint(old.directory)
+        do {
+            let new = try await old.reloaded()
+            state.withLock {
+                $0.current = new
+                $0.fingerprint = fingerprint
+                $0.reloads += 1
+            }
+            logger.notice("rules reloaded", metadata: ["rules_version": "\(new.version)", "previous": "\(old.version)"])
+            return .success(new)
+        } catch {
+            state.withLock {
+                $0.fingerprint = fingerprint
+                $0.failedReloads += 1
+            }
+            for problem in error.errors {
+                logger.error("rules reload failed; keeping the old set", metadata: ["error": "\(problem.description)"])
+            }
+            return .failure(error)
+        }
+    }
+
+    /// Reloads if a rule file was added, removed or changed since the last load (for a polling file watcher).
+    /// Returns nil when nothing changed.
+    public func reloadIfChanged() async -> Result<RuleSet, RuleLoadFailure>? {
+        let directory = current.directory
+        let now = Self.fingerprint(directory)
+        guard state.withLock({ $0.fingerprint != now }) else { return nil }
+        return await reload()
+    }
+
+    /// Names, sizes and modification times of the rule files.
+    static func fingerprint(_ directory: String?) -> String {
+        guard let directory, let files = try? RuleSet.packFiles(directory: directory) else { return "" }
+        return files.map { file in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+            let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            return "\(file):\(size):\(modified)"
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,426 @@
+public import Embeddings
+import Foundation
+public import Logging
+public import Redis
+public import ServiceLifecycle
+import Synchronization
+
+/// The semantic cache (design §3): an exact layer, then nearest neighbours by cosine similarity behind a lexical
+/// gate, partitioned by `CacheKey.namespace`, with Redis as the truth and the vector index in process.
+///
+/// Fail-open: `lookup` and `store` never throw. Redis trouble turns a lookup into `.bypass` (counted) and no lookup
+/// waits on Redis longer than the Redis client's command timeout, because the first failed Redis call ends it.
+///
+/// As a `Service`, `run()` loads the index from Redis, then follows the other replicas' inserts through a Redis
+/// stream (every `syncInterval`) and sweeps expired entries (every `sweepInterval`). After a Redis outage it
+/// reloads, since a restarted Redis may have lost entries.
+public final class SemanticCache: Service, Sendable {
+    public let configuration: SemanticCacheConfiguration
+    public let statistics = SemanticCacheStatistics()
+    private let redis: RedisClient
+    private let embedder: any Embedder
+    private let index: VectorIndex
+    private let logger: Logger
+    /// Names this process's own stream events, which it has applied already.
+    private let instanceID = UUID().uuidString
+
+    public init(
+        configuration: SemanticCacheConfiguration = .init(), redis: RedisClient, embedder: any Embedder,
+        logger: Logger = Logger(label: "airlock.cache")
+    ) throws(SemanticCacheError) {
+        self.configuration = try configuration.validated()
+        self.redis = redis
+        self.embedder = embedder
+        self.index = VectorIndex(dimensions: embedder.dimensions)
+        self.logger = logger
+    }
+
+    /// Entries in the in-process index, all namespaces.
+    public var indexedEntryCount: Int { index.totalCount }
+
+    // MARK: Lookup
+
+    /// Finds a stored answer for `key`.
+    ///
+    /// - Parameters:
+    ///   - vector: the last user turn's embedding if the caller has it already (unit length); otherwise the
+    ///     cache embeds `key.text` when the exact layer misses and the namespace is not empty.
+    ///   - threshold: the effective base threshold for this request (the namespace's configured one, raised by
+    ///     `x-airlock-cache-threshold`); nil means `configuration.threshold`.
+    public func lookup(_ key: CacheKey, vector: [Float]? = nil, threshold: Float? = nil) async -> CacheLookup {
+        statistics.lookups.add(1, ordering: .relaxed)
+        let threshold = min(max(threshold ?? configuration.threshold, 0), 1)
+        let result = await lookupLayers(key, vector: vector, threshold: threshold)
+        switch result {
+        case .hit(let hit):
+            if hit.layer == .exact {
+                statistics.exactHits.add(1, ordering: .relaxed)
+            } else {
+                statistics.semanticHits.add(1, ordering: .relaxed)
+            }
+        case .miss: statistics.misses.add(1, ordering: .relaxed)
+        case .bypass: statistics.bypasses.add(1, ordering: .relaxed)
+        }
+        return result
+    }
+
+    private func lookupLayers(_ key: CacheKey, vector: [Float]?, threshold: Float) async -> CacheLookup {
+        let now = Self.nowMilliseconds()
+        switch await fetch(namespace: key.namespace, id: key.exactID, now: now) {
+        case .failed(let reason): return .bypass(reason)
+        case .found(let entry): return .hit(CacheHit(entry: entry, similarity: 1, layer: .exact))
+        case .absent: break
+        }
+        // Nothing to compare with: skip the embedding (the store that follows embeds once).
+        if index.count(namespace: key.namespace) == 0 { return .miss(vector: vector) }
+        let query: [Float]
+        if let vector, vector.count == index.dimensions {
+            query = vector
+        } else {
+            do {
+                query = try await embedder.embed(key.text)
+            } catch {
+                logger.warning("cache embedding failed", metadata: ["error": "\(error)"])
+                return .bypass(.embeddingFailed)
+            }
+        }
+        let candidates = index.search(
+            namespace: key.namespace, query: query, minimum: threshold, limit: configuration.candidatesPerLookup,
+            now: now)
+        if candidates.isEmpty { return .miss(vector: query) }
+        let profile = LexicalProfile(key.text)
+        for candidate in candidates where candidate.entry.id != key.exactID {
+            let verdict = configuration.gate.evaluate(
+                profile, LexicalProfile(candidate.entry.text), threshold: threshold)
+            guard case .pass(_, let required) = verdict, candidate.similarity >= required else {
+                statistics.gateRejections.add(1, ordering: .relaxed)
+                continue
+            }
+            switch await fetch(namespace: key.namespace, id: candidate.entry.id, now: now) {
+            case .failed(let reason): return .bypass(reason)
+            case .found(let entry):
+                index.touch(namespace: key.namespace, id: entry.id, at: now)
+                return .hit(CacheHit(entry: entry, similarity: min(candidate.similarity, 1), layer: .semantic))
+            case .absent: continue
+            }
+        }
+        return .miss(vector: query)
+    }
+
+    /// Reads an entry and counts the hit; `nil` when it does not exist (or has expired: then it leaves the index).
+    private enum Fetched {
+        case found(CacheEntry)
+        case absent
+        case failed(CacheBypassReason)
+    }
+
+    private func fetch(namespace: String, id: String, now: Int64) async -> Fetched {
+        let reply: RedisReply
+        do {
+            reply = try await redis.execute(
+                RedisCommand("EVAL", CacheScripts.hit, 2, entryKey(namespace, id), lruKey(namespace), Int(now), id))
+        } catch {
+            logger.debug("cache lookup bypassed", metadata: ["error": "\(error)"])
+            return .failed(.redisUnavailable)
+        }
+        guard let fields = reply.fieldMap else { return .failed(.redisUnavailable) }
+        if fields.isEmpty {
+            if index.contains(namespace: namespace, id: id) {
+                index.remove(namespace: namespace, id: id)
+                statistics.expiredDropped.add(1, ordering: .relaxed)
+            }
+            return .absent
+        }
+        guard let responseBytes = fields["r"], let completion = EntryCodec.decode(responseBytes),
+            let text = EntryCodec.text(fields["t"])
+        else {
+            logger.warning("corrupt cache entry deleted", metadata: ["namespace": "\(namespace)", "id": "\(id)"])
+            index.remove(namespace: namespace, id: id)
+            _ = try? await redis.execute(RedisCommand("DEL", entryKey(namespace, id)))
+            return .absent
+        }
+        return .found(
+            CacheEntry(
+                id: id, namespace: namespace, text: text, completion: completion,
+                rulesVersion: EntryCodec.text(fields["rv"]) ?? "", createdAt: EntryCodec.int(fields["c"]) ?? 0,
+                hits: (EntryCodec.int(fields["h"]) ?? 0) + 1))
+    }
+
+    // MARK: Store
+
+    /// Stores `completion` as the answer for `key`. Call it only for `ok` outcomes, after a stream ended cleanly.
+    ///
+    /// - Parameters:
+    ///   - vector: the embedding from `.miss(vector:)`, if the lookup produced one.
+    ///   - ttl: the request's `x-airlock-cache-ttl`; nil means `configuration.defaultTTL`; capped at `maximumTTL`.
+    @discardableResult
+    public func store(
+        _ key: CacheKey, completion: CachedCompletion, vector precomputed: [Float]? = nil, ttl: Duration? = nil
+    ) async -> CacheStoreResult {
+        guard !key.text.isEmpty else { return .skipped("empty prompt") }
+        guard let response = EntryCodec.encode(completion), response.count <= configuration.maxResponseBytes else {
+            return .skipped("response larger than \(configuration.maxResponseBytes) bytes")
+        }
+        let ttl = min(max(ttl ?? configuration.defaultTTL, .milliseconds(1)), configuration.maximumTTL)
+        let ttlMilliseconds = Int64(ttl.components.seconds) * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+        let vector: [Float]
+        if let given = precomputed, given.count == index.dimensions {
+            vector = given
+        } else {
+            do {
+                vector = try await embedder.embed(key.text)
+            } catch {
+                statistics.storeFailures.add(1, ordering: .relaxed)
+                return .failed("embedding: \(error)")
+            }
+        }
+        let now = Self.nowMilliseconds()
+        let expiresAt = now + max(1, ttlMilliseconds)
+        let vectorBytes = EntryCodec.vectorBytes(vector)
+        let id = key.exactID
+        let fields: [any RedisArgumentConvertible] = [
+            "v", vectorBytes, "t", key.text, "r", response, "rv", key.rulesVersion, "c", Int(now), "x",
+            Int(expiresAt), "h", 0, "fv", EntryCodec.formatVersion,
+        ]
+        let storeCommand = RedisCommand(
+            "EVAL",
+            [
+                CacheScripts.store, 2, entryKey(key.namespace, id), lruKey(key.namespace), Int(max(1, ttlMilliseconds)),
+                Int(now), id, configuration.maxEntriesPerNamespace, entryKeyPrefix(key.namespace),
+            ] + fields)
+        let event = streamAdd([
+            "op", "put", "ns", key.namespace, "id", id, "v", vectorBytes, "t", key.text, "x", Int(expiresAt),
+        ])
+        let replies: [RedisReply]
+        do {
+            replies = try await redis.pipeline([storeCommand, event])
+        } catch {
+            statistics.storeFailures.add(1, ordering: .relaxed)
+            logger.debug("cache store failed", metadata: ["error": "\(error)"])
+            return .failed("redis: \(error)")
+        }
+        if let message = replies[0].errorMessage {
+            statistics.storeFailures.add(1, ordering: .relaxed)
+            logger.warning("cache store refused", metadata: ["error": "\(message)"])
+            return .failed("redis: \(message)")
+        }
+        index.upsert(
+            namespace: key.namespace,
+            entry: .init(id: id, text: key.text, expiresAt: expiresAt, lastHit: now), vector: vector)
+        statistics.stores.add(1, ordering: .relaxed)
+        let evicted = (replies[0].array ?? []).compactMap(\.string)
+        if !evicted.isEmpty {
+            statistics.evictions.add(evicted.count, ordering: .relaxed)
+            for evictedID in evicted { index.remove(namespace: key.namespace, id: evictedID) }
+            _ = try? await redis.pipeline(
+                evicted.map { streamAdd(["op", "del", "ns", key.namespace, "id", $0]) })
+        }
+        return .stored(id: id)
+    }
+
+    // MARK: Delete
+
+    /// Deletes entries from Redis and from every replica's index; returns how many entries were removed.
+    /// Unlike lookups, this throws: the admin route reports the failure.
+    @discardableResult
+    public func delete(_ scope: CacheDeletionScope) async throws(SemanticCacheError) -> Int {
+        let pattern: String
+        let event: [any RedisArgumentConvertible]
+        switch scope {
+        case .all:
+            pattern = "\(configuration.keyPrefix):{*}:*"
+            event = ["op", "all"]
+        case .namespace(let namespace):
+            guard Self.isValidName(namespace) else { return 0 }
+            pattern = "\(configuration.keyPrefix):{\(namespace)}:*"
+            event = ["op", "ns", "ns", namespace]
+        case .tenant(let tenant):
+            let hash = CacheKey.tenantHash(tenant)
+            pattern = "\(configuration.keyPrefix):{\(hash)-*}:*"
+            event = ["op", "tenant", "ns", hash]
+        }
+        var deleted = 0
+        do {
+            var cursor = "0"
+            repeat {
+                let reply = try await redis.execute(
+                    RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", 1000), timeout: .seconds(5))
+                guard let parts = reply.array, parts.count == 2, let next = parts[0].string,
+                    let keys = parts[1].array?.compactMap(\.string)
+                else { throw RedisError(.unexpectedReply, "SCAN answered \(reply)") }
+                cursor = next
+                if !keys.isEmpty {
+                    try await redis.execute(RedisCommand("UNLINK", keys), timeout: .seconds(5))
+                    deleted += keys.filter { $0.contains("}:e:") }.count
+                }
+            } while cursor != "0"
+            try await redis.execute(streamAdd(event))
+        } catch {
+            throw Self.redisFailure(error, "cache delete failed")
+        }
+        apply(scope)
+        return deleted
+    }
+
+    private func apply(_ scope: CacheDeletionScope) {
+        switch scope {
+        case .all: index.removeAll()
+        case .namespace(let namespace): index.dropNamespace(namespace)
+        case .tenant(let tenant): index.dropNamespaces(withPrefix: CacheKey.tenantHash(tenant) + "-")
+        }
+    }
+
+    // MARK: Service
+
+    /// Loads the index, then follows the stream and sweeps until graceful shutdown or cancellation.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { [self] in
+            await self.synchronize()
+        }
+    }
+
+    private func synchronize() async {
+        var lastEventID: String?
+        var lastSweep = ContinuousClock.now
+        while !Task.isCancelled {
+            if let after = lastEventID {
+                do {
+                    lastEventID = try await readEvents(after: after)
+                } catch {
+                    // Redis may have restarted empty: rebuild from it once it answers again.
+                    lastEventID = nil
+                    logger.debug("cache sync paused", metadata: ["error": "\(error)"])
+                }
+            } else {
+                lastEventID = try? await load()
+            }
+            if ContinuousClock.now - lastSweep >= configuration.sweepInterval {
+                let removed = index.sweep(now: Self.nowMilliseconds())
+                statistics.expiredDropped.add(removed, ordering: .relaxed)
+                lastSweep = .now
+            }
+            try? await Task.sleep(for: configuration.syncInterval)
+        }
+    }
+
+    /// Rebuilds the index from Redis; returns the stream position to follow from. Public so that tools can load
+    /// without running the service.
+    @discardableResult
+    public func load() async throws(SemanticCacheError) -> String {
+        do {
+            // The position first: events during the scan are applied again afterwards, which is harmless.
+            let last = try await redis.execute(RedisCommand("XREVRANGE", streamKey, "+", "-", "COUNT", 1))
+            let position = last.array?.first?.array?.first?.string ?? "0-0"
+            var loaded = 0
+            var cursor = "0"
+            let fresh = VectorIndex(dimensions: index.dimensions)
+            let now = Self.nowMilliseconds()
+            repeat {
+                let reply = try await redis.execute(
+                    RedisCommand("SCAN", cursor, "MATCH", "\(configuration.keyPrefix):{*}:e:*", "COUNT", 1000),
+                    timeout: .seconds(5))
+                guard let parts = reply.array, parts.count == 2, let next = parts[0].string,
+                    let keys = parts[1].array?.compactMap(\.string)
+                else { throw RedisError(.unexpectedReply, "SCAN answered \(reply)") }
+                cursor = next
+                if keys.isEmpty { continue }
+                let replies = try await redis.pipeline(
+                    keys.map { RedisCommand("HMGET", $0, "v", "t", "x", "h") }, timeout: .seconds(5))
+                for (key, reply) in zip(keys, replies) {
+                    guard let (namespace, id) = parseEntryKey(key), let values = reply.array, values.count == 4,
+                        let vectorBytes = values[0].bytes,
+                        let vector = EntryCodec.vector(vectorBytes, dimensions: index.dimensions),
+                        let text = values[1].string, let expiresAt = values[2].integer, expiresAt > now
+                    else { continue }
+                    fresh.upsert(
+                        namespace: namespace, entry: .init(id: id, text: text, expiresAt: expiresAt, lastHit: now),
+                        vector: vector)
+                    loaded += 1
+                }
+            } while cursor != "0"
+            index.replace(with: fresh)
+            logger.info("cache index loaded", metadata: ["entries": "\(loaded)"])
+            return position
+        } catch {
+            throw Self.redisFailure(error, "cache load failed")
+        }
+    }
+
+    /// Applies other replicas' events after `position`; returns the new position.
+    private func readEvents(after position: String) async throws(RedisError) -> String {
+        let reply = try await redis.execute(RedisCommand("XREAD", "COUNT", 1000, "STREAMS", streamKey, position))
+        guard let streams = reply.array, let stream = streams.first?.array, stream.count == 2,
+            let events = stream[1].array
+        else { return position }
+        var last = position
+        for event in events {
+            guard let parts = event.array, parts.count == 2, let id = parts[0].string else { continue }
+            last = id
+            guard let fields = parts[1].fieldMap, EntryCodec.text(fields["src"]) != instanceID else { continue }
+            applyEvent(fields)
+            statistics.syncedEvents.add(1, ordering: .relaxed)
+        }
+        return last
+    }
+
+    private func applyEvent(_ fields: [String: [UInt8]]) {
+        let namespace = EntryCodec.text(fields["ns"]) ?? ""
+        switch EntryCodec.text(fields["op"]) {
+        case "put":
+            guard let id = EntryCodec.text(fields["id"]), let bytes = fields["v"],
+                let vector = EntryCodec.vector(bytes, dimensions: index.dimensions),
+                let text = EntryCodec.text(fields["t"]), let expiresAt = EntryCodec.int(fields["x"]),
+                expiresAt > Self.nowMilliseconds()
+            else { return }
+            index.upsert(
+                namespace: namespace,
+                entry: .init(id: id, text: text, expiresAt: expiresAt, lastHit: Self.nowMilliseconds()), vector: vector)
+        case "del":
+            if let id = EntryCodec.text(fields["id"]) { index.remove(namespace: namespace, id: id) }
+        case "ns": index.dropNamespace(namespace)
+        case "tenant": index.dropNamespaces(withPrefix: namespace + "-")
+        case "all": index.removeAll()
+        default: break
+        }
+    }
+
+    // MARK: Keys
+
+    private var streamKey: String { "\(configuration.keyPrefix):events" }
+
+    private func entryKeyPrefix(_ namespace: String) -> String { "\(configuration.keyPrefix):{\(namespace)}:e:" }
+
+    private func entryKey(_ namespace: String, _ id: String) -> String { entryKeyPrefix(namespace) + id }
+
+    private func lruKey(_ namespace: String) -> String { "\(configuration.keyPrefix):{\(namespace)}:lru" }
+
+    private func parseEntryKey(_ key: String) -> (namespace: String, id: String)? {
+        let prefix = "\(configuration.keyPrefix):{"
+        guard key.hasPrefix(prefix), let close = key.range(of: "}:e:") else { return nil }
+        let namespace = String(key[key.index(key.startIndex, offsetBy: prefix.count)..<close.lowerBound])
+        let id = String(key[close.upperBound...])
+        guard !namespace.isEmpty, !id.isEmpty else { return nil }
+        return (namespace, id)
+    }
+
+    private func streamAdd(_ fields: [any RedisArgumentConvertible]) -> RedisCommand {
+        RedisCommand(
+            "XADD", [streamKey, "MAXLEN", "~", configuration.streamMaxLength, "*"] + fields + ["src", instanceID])
+    }
+
+    private static func isValidName(_ namespace: String) -> Bool {
+        !namespace.isEmpty && namespace.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+                || byte == UInt8(ascii: "-")
+        }
+    }
+
+    private static func redisFailure(_ error: any Error, _ what: String) -> SemanticCacheError {
+        if let error = error as? RedisError {
+            return SemanticCacheError(.redisFailure, "\(what): \(error.message)", nativeCode: "\(error.code)")
+        }
+        return SemanticCacheError(.redisFailure, "\(what): \(error)")
+    }
+
+    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+}

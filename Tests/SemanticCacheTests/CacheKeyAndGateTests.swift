@@ -1,0 +1,119 @@
+import Testing
+
+@testable import SemanticCache
+
+@Suite struct SHA256Tests {
+    @Test func standardVectors() {
+        #expect(SHA256.hash(Array("".utf8)).hexString == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hash(Array("abc".utf8)).hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(SHA256.hash(long).hexString == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var split = SHA256()
+        split.update(long.prefix(10))
+        split.update(long.dropFirst(10))
+        #expect(split.finalize() == SHA256.hash(long))
+        #expect(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000)).hexString
+            == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
+
+@Suite struct CacheKeyTests {
+    static let base = CacheKeyInput(
+        tenant: "acme", model: "qwen-plus", context: [#"{"content":"You are terse.","role":"system"}"#],
+        lastUserTurn: "What is the capital of France?", sampling: ["temperature": "0.2", "top_p": "0.9"],
+        rulesVersion: "r1")
+
+    @Test func equalInputsShareANamespace() {
+        var reordered = Self.base
+        reordered.sampling = ["top_p": "0.9", "temperature": "0.2"]
+        reordered.lastUserTurn = "  What is the\tcapital of  France? "
+        let a = CacheKey(Self.base)
+        let b = CacheKey(reordered)
+        #expect(a.namespace == b.namespace)
+        #expect(a.text == "What is the capital of France?")
+        #expect(a.exactID == b.exactID)
+        #expect(CacheKey(CacheKeyInput(tenant: "acme", model: "m", lastUserTurn: "WHAT is X")).exactID
+            == CacheKey(CacheKeyInput(tenant: "acme", model: "m", lastUserTurn: "what is x")).exactID)
+    }
+
+    @Test func everyAnswerChangingFieldSplitsTheNamespace() {
+        let original = CacheKey(Self.base).namespace
+        var variants: [CacheKeyInput] = []
+        for change in 0..<8 {
+            var input = Self.base
+            switch change {
+            case 0: input.tenant = "other"
+            case 1: input.model = "qwen-max"
+            case 2: input.context = [#"{"content":"You are verbose.","role":"system"}"#]
+            case 3: input.sampling["temperature"] = "0.7"
+            case 4: input.tools = "[]"
+            case 5: input.responseFormat = #"{"type":"json_object"}"#
+            case 6: input.rulesVersion = "r2"
+            default: input.toolChoice = #""auto""#
+            }
+            variants.append(input)
+        }
+        let namespaces = variants.map { CacheKey($0).namespace }
+        #expect(!namespaces.contains(original))
+        #expect(Set(namespaces).count == namespaces.count)
+        // The tenant prefix is what `delete(.tenant)` matches.
+        #expect(CacheKey(variants[1]).tenantHash == CacheKey(Self.base).tenantHash)
+        #expect(CacheKey(variants[0]).tenantHash != CacheKey(Self.base).tenantHash)
+        #expect(CacheKey(Self.base).namespace.hasPrefix(CacheKey.tenantHash("acme") + "-"))
+    }
+
+    @Test func fieldBoundariesAreUnambiguous() {
+        let a = CacheKeyInput(tenant: "ab", model: "c", lastUserTurn: "q")
+        let b = CacheKeyInput(tenant: "a", model: "bc", lastUserTurn: "q")
+        #expect(CacheKey(a).namespace != CacheKey(b).namespace)
+        let c = CacheKeyInput(tenant: "t", model: "m", context: ["x", "y"], lastUserTurn: "q")
+        let d = CacheKeyInput(tenant: "t", model: "m", context: ["xy"], lastUserTurn: "q")
+        #expect(CacheKey(c).namespace != CacheKey(d).namespace)
+    }
+}
+
+@Suite struct LexicalGateTests {
+    let gate = LexicalGate()
+
+    func verdict(_ a: String, _ b: String) -> LexicalGate.Verdict { gate.evaluate(query: a, candidate: b, threshold: 0.9) }
+
+    @Test func differentEntitiesAreRejected() {
+        #expect(verdict("What is the capital of France?", "What is the capital of Germany?") == .reject(.entities))
+    }
+
+    @Test func swappedWordsAreRejected() {
+        #expect(verdict("flights from Beijing to Shanghai", "flights from Shanghai to Beijing") == .reject(.wordOrder))
+        #expect(verdict("Is a dog faster than a cat?", "Is a cat faster than a dog?") == .reject(.wordOrder))
+        #expect(verdict("moved to London from Paris", "moved from London to Paris") == .reject(.wordOrder))
+    }
+
+    @Test func numbersNegationsAndQuestionWordsMustMatch() {
+        #expect(verdict("Convert 5 miles to km", "Convert 50 miles to km") == .reject(.numbers))
+        #expect(verdict("Give me three ideas", "Give me two ideas") == .reject(.numbers))
+        #expect(verdict("Should I take ibuprofen?", "Should I not take ibuprofen?") == .reject(.negation))
+        #expect(verdict("Why can't I sleep?", "Why can I sleep?") == .reject(.negation))
+        #expect(verdict("How does a VPN work?", "Why does a VPN work?") == .reject(.questionWords))
+    }
+
+    @Test func rewordingsPassWithAPenaltyPerDifferingWord() {
+        #expect(verdict("What is an ethical dilemma?", "What are ethical dilemmas?")
+            == .pass(differingWords: 0, requiredSimilarity: 0.9))
+        guard case .pass(let differing, let required) = verdict("How do I learn Python quickly?", "How do I learn Python fast?")
+        else {
+            Issue.record("rejected")
+            return
+        }
+        #expect(differing == 2)
+        #expect(abs(required - 0.97) < 1e-6)
+        #expect(gate.admits(query: "How do I learn Python quickly?", candidate: "How do I learn Python fast?", similarity: 0.98, threshold: 0.9))
+        #expect(!gate.admits(query: "How do I learn Python quickly?", candidate: "How do I learn Python fast?", similarity: 0.95, threshold: 0.9))
+    }
+
+    @Test func oddInputDoesNotCrash() {
+        for text in ["", " ", "'''", "’s", "🚀🚀", String(repeating: "word ", count: 5000), "\u{0}\u{1}", "e\u{301}"] {
+            _ = verdict(text, "word")
+            _ = verdict("word", text)
+        }
+        #expect(LexicalProfile.words("don't stop-believin' Tim's 3.5") == ["don't", "stop", "believin", "Tim's", "3", "5"])
+    }
+}
