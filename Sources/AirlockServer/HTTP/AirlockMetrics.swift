@@ -1,4 +1,3 @@
-import CoreMetrics
 import FleetStats
 import Outcomes
 import Prometheus
@@ -10,56 +9,69 @@ final class AirlockMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     /// Fleet-wide counters and the ledger in Redis; nil when running without Redis.
     let fleet: FleetStats?
-    private let requests: [String: CoreMetrics.Counter]
-    private let upstreamAttempts: [String: CoreMetrics.Counter]
-    private let retries: [String: CoreMetrics.Counter]
-    private let circuit: [String: CoreMetrics.Gauge]
-    private let requestDuration: [String: CoreMetrics.Timer]
-    private let upstreamFirstByte: CoreMetrics.Timer
+    private let requests: [String: Prometheus.Counter]
+    private let upstreamAttempts: [String: Prometheus.Counter]
+    private let retries: [String: Prometheus.Counter]
+    private let circuit: [String: Prometheus.Gauge]
+    private let requestDuration: [String: DurationHistogram]
+    private let upstreamFirstByte: DurationHistogram
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
+        .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120),
+    ]
+
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
 
     static let routes = ["chat", "embeddings", "models"]
 
     init(registry: PrometheusCollectorRegistry, targets: [String], fleet: FleetStats?) {
         self.registry = registry
         self.fleet = fleet
-        let factory = PrometheusMetricsFactory(registry: registry)
-        var requests: [String: CoreMetrics.Counter] = [:]
+        let requestsName = Self.descriptor("airlock_requests_total", "Requests by route and outcome (one outcome each).")
+        var requests: [String: Prometheus.Counter] = [:]
         for route in Self.routes {
             for outcome in Outcome.allNames {
                 let kind = Self.kind(of: outcome)
-                requests["\(route)|\(outcome)"] = CoreMetrics.Counter(
-                    label: "airlock_requests_total",
-                    dimensions: [("route", route), ("outcome", outcome), ("kind", kind)], factory: factory)
+                requests["\(route)|\(outcome)"] = registry.makeCounter(
+                    descriptor: requestsName, labels: [("route", route), ("outcome", outcome), ("kind", kind)])
             }
         }
         self.requests = requests
-        var attempts: [String: CoreMetrics.Counter] = [:]
-        var retries: [String: CoreMetrics.Counter] = [:]
-        var circuit: [String: CoreMetrics.Gauge] = [:]
+        let attemptsName = Self.descriptor(
+            "airlock_upstream_attempts_total", "Upstream attempts by target and outcome, retries included.")
+        let retriesName = Self.descriptor("airlock_upstream_retries_total", "Retries made, by upstream target.")
+        let circuitName = Self.descriptor(
+            "airlock_upstream_circuit_open", "Circuit breaker state by target: 0 closed, 0.5 half-open, 1 open.")
+        var attempts: [String: Prometheus.Counter] = [:]
+        var retries: [String: Prometheus.Counter] = [:]
+        var circuit: [String: Prometheus.Gauge] = [:]
         for target in targets {
             for outcome in Outcome.allNames {
-                attempts["\(target)|\(outcome)"] = CoreMetrics.Counter(
-                    label: "airlock_upstream_attempts_total", dimensions: [("target", target), ("outcome", outcome)],
-                    factory: factory)
+                attempts["\(target)|\(outcome)"] = registry.makeCounter(
+                    descriptor: attemptsName, labels: [("target", target), ("outcome", outcome)])
             }
-            retries[target] = CoreMetrics.Counter(
-                label: "airlock_upstream_retries_total", dimensions: [("target", target)], factory: factory)
-            circuit[target] = CoreMetrics.Gauge(
-                label: "airlock_upstream_circuit_open", dimensions: [("target", target)], factory: factory)
+            retries[target] = registry.makeCounter(descriptor: retriesName, labels: [("target", target)])
+            circuit[target] = registry.makeGauge(descriptor: circuitName, labels: [("target", target)])
         }
         self.upstreamAttempts = attempts
         self.retries = retries
         self.circuit = circuit
-        var durations: [String: CoreMetrics.Timer] = [:]
+        let durationName = Self.descriptor(
+            "airlock_request_duration_seconds", "Time from request to the last byte of the answer, by route.")
+        var durations: [String: DurationHistogram] = [:]
         for route in Self.routes {
-            durations[route] = CoreMetrics.Timer(
-                label: "airlock_request_duration_seconds", dimensions: [("route", route)],
-                preferredDisplayUnit: .seconds, factory: factory)
+            durations[route] = registry.makeDurationHistogram(
+                descriptor: durationName, labels: [("route", route)], buckets: Self.latencyBuckets)
         }
         self.requestDuration = durations
-        self.upstreamFirstByte = CoreMetrics.Timer(
-            label: "airlock_upstream_first_byte_seconds", preferredDisplayUnit: .seconds, factory: factory)
-        for target in targets { circuit[target]?.record(0) }
+        self.upstreamFirstByte = registry.makeDurationHistogram(
+            descriptor: Self.descriptor("airlock_upstream_first_byte_seconds", "Upstream time to first byte."),
+            buckets: Self.latencyBuckets)
+        for target in targets { circuit[target]?.set(to: 0) }
     }
 
     static func kind(of outcomeName: String) -> String {
@@ -87,7 +99,7 @@ final class AirlockMetrics: Sendable {
     func recordFirstByte(_ duration: Duration) { upstreamFirstByte.recordNanoseconds(duration.nanoseconds) }
 
     func recordCircuit(target: String, phase: CircuitBreakerState.Phase) {
-        circuit[target]?.record(phase == .closed ? 0 : (phase == .halfOpen ? 0.5 : 1))
+        circuit[target]?.set(to: phase == .closed ? 0 : (phase == .halfOpen ? 0.5 : 1))
     }
 
     func render() -> [UInt8] {
