@@ -161,6 +161,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "CacheBenchmark",
+            dependencies: ["SemanticCache", "Redis", "Embeddings", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/CacheBenchmark",
+            swiftSettings: swiftSettings
+        ),
+
         // Tests (Swift Testing).
         .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "QwenEmulator"], swiftSettings: swiftSettings),
         .testTarget(

@@ -53,6 +53,9 @@ final class ConnectionPool: Sendable {
     let logger: Logger
     let statistics = RedisStatistics()
     private let state: Mutex<State>
+    /// Bumped when a connection breaks or a connect fails: connections made before are presumed dead too (Redis
+    /// restarted) and are replaced before their next use instead of each failing one call.
+    private let epoch = Atomic<Int>(0)
     private let wakeup = DispatchSemaphore(value: 0)
     private let timerQueue = DispatchQueue(label: "airlock.redis.deadlines")
 
@@ -134,6 +137,7 @@ final class ConnectionPool: Sendable {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         var connection: RedisConnection?
+        var connectionEpoch = 0
         while true {
             wakeup.wait()
             guard let job = take() else { break }
@@ -142,8 +146,9 @@ final class ConnectionPool: Sendable {
             if job.isCompleted || now >= job.deadline {
                 continue  // the caller has been answered by its deadline timer
             }
-            if connection == nil || connection?.isBroken == true {
+            if connection == nil || connection?.isBroken == true || connectionEpoch != epoch.load(ordering: .acquiring) {
                 connection = nil
+                connectionEpoch = epoch.load(ordering: .acquiring)
                 switch connect() {
                 case .success(let fresh): connection = fresh
                 case .failure(let error):
@@ -166,6 +171,7 @@ final class ConnectionPool: Sendable {
                     reportConnectFailure(error)
                 } else {
                     statistics.connectionsLost.add(1, ordering: .relaxed)
+                    epoch.add(1, ordering: .releasing)
                 }
             }
             job.complete(result)
@@ -207,6 +213,7 @@ final class ConnectionPool: Sendable {
             if wasDown { logger.notice("redis reachable again") }
             return .success(connection)
         } catch {
+            epoch.add(1, ordering: .releasing)
             reportConnectFailure(error)
             return .failure(error)
         }

@@ -1,0 +1,103 @@
+// Cache benchmark (not a test): lookup latency through the real cache (Redis round trips, exact SIMD scan, gate)
+// at 10k and 100k entries in one namespace, and resident memory at 100k. Vectors are random unit vectors handed
+// in precomputed, so the figures exclude embedding time (≈6–8 ms for a short prompt, measured by EmbedBenchmark).
+//
+// Usage: CacheBenchmark REDIS_URL   (bash Benchmarks/bench-cache.sh starts a throwaway redis-server)
+import Embeddings
+import Foundation
+import Logging
+import Redis
+import SemanticCache
+
+struct RandomEmbedder: Embedder {
+    let dimensions = 384
+    func embed(_ texts: [String]) async throws -> [[Float]] { texts.map { _ in randomUnitVector(384) } }
+}
+
+func randomUnitVector(_ dimensions: Int) -> [Float] {
+    var vector = (0..<dimensions).map { _ in Float.random(in: -1...1) }
+    let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    for index in vector.indices { vector[index] /= norm }
+    return vector
+}
+
+func residentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return 0 }
+    let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    return kilobytes / 1024
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+@main
+enum CacheBenchmark {
+    static func main() async throws {
+        let url = CommandLine.arguments.dropFirst().first ?? "redis://127.0.0.1:6379"
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        var redisConfiguration = try RedisConfiguration(url: url)
+        redisConfiguration.commandTimeout = .seconds(2)
+        let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
+        defer { redis.shutdown() }
+        let configuration = SemanticCacheConfiguration(maxEntriesPerNamespace: 200_000, keyPrefix: "airlock-bench")
+        let cache = try SemanticCache(configuration: configuration, redis: redis, embedder: RandomEmbedder(), logger: logger)
+        _ = try? await cache.delete(.all)
+        let baseline = residentMegabytes()
+        let answer = CachedCompletion(model: "bench", content: String(repeating: "answer ", count: 40), finishReason: "stop")
+        var vectors: [[Float]] = []
+        var stored = 0
+        print("entries  exact-hit p50/p99 (ms)  semantic-hit p50/p99 (ms)  miss p50/p99 (ms)  RSS (MB, +index)")
+        for target in [10_000, 100_000] {
+            while stored < target {
+                // Stores in parallel batches: the benchmark is about lookups, not how fast it fills.
+                await withTaskGroup(of: Void.self) { group in
+                    for index in stored..<min(target, stored + 64) {
+                        let vector = randomUnitVector(384)
+                        vectors.append(vector)
+                        group.addTask {
+                            let key = CacheKey(CacheKeyInput(tenant: "bench", model: "m", lastUserTurn: "question number \(index)"))
+                            _ = await cache.store(key, completion: answer, vector: vector)
+                        }
+                    }
+                }
+                stored = min(target, stored + 64)
+            }
+            var exact: [Double] = []
+            var semantic: [Double] = []
+            var miss: [Double] = []
+            for round in 0..<300 {
+                let index = Int.random(in: 0..<stored)
+                let exactKey = CacheKey(CacheKeyInput(tenant: "bench", model: "m", lastUserTurn: "question number \(index)"))
+                var start = ContinuousClock.now
+                if case .hit = await cache.lookup(exactKey) {} else { fatalError("expected an exact hit") }
+                exact.append(milliseconds(ContinuousClock.now - start))
+                // Same words as a stored entry but not the same text: the exact layer misses, the scan finds it.
+                let semanticKey = CacheKey(
+                    CacheKeyInput(tenant: "bench", model: "m", lastUserTurn: "question number \(index)?!"))
+                start = ContinuousClock.now
+                if case .hit = await cache.lookup(semanticKey, vector: vectors[index]) {} else { fatalError("expected a semantic hit") }
+                semantic.append(milliseconds(ContinuousClock.now - start))
+                let missKey = CacheKey(CacheKeyInput(tenant: "bench", model: "m", lastUserTurn: "unrelated \(round)"))
+                start = ContinuousClock.now
+                _ = await cache.lookup(missKey, vector: randomUnitVector(384))
+                miss.append(milliseconds(ContinuousClock.now - start))
+            }
+            let rss = residentMegabytes()
+            print(
+                String(
+                    format: "%7d  %8.3f / %6.3f          %8.3f / %6.3f            %7.3f / %6.3f    %6.0f (+%.0f)", stored,
+                    percentile(exact, 0.5), percentile(exact, 0.99), percentile(semantic, 0.5),
+                    percentile(semantic, 0.99), percentile(miss, 0.5), percentile(miss, 0.99), rss, rss - baseline))
+        }
+        _ = try? await cache.delete(.all)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+}

@@ -1,0 +1,269 @@
+import Embeddings
+import Foundation
+import Logging
+import Redis
+import Testing
+
+@testable import SemanticCache
+
+/// The whole cache against a real `redis-server` each test starts and the real embedding model.
+@Suite(.serialized) struct SemanticCacheIntegrationTests {
+    /// One model load for the suite; a missing model fails the tests (run `bash scripts/fetch-model.sh`).
+    static let embedder: Result<LocalEmbedder, EmbeddingError> = {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let directory =
+            ProcessInfo.processInfo.environment["AIRLOCK_MODEL_DIR"]
+            ?? here.appendingPathComponent("models/all-MiniLM-L6-v2").path
+        var logger = Logger(label: "test.embed")
+        logger.logLevel = .critical
+        return Result { () throws(EmbeddingError) in try LocalEmbedder(modelDirectory: directory, logger: logger) }
+    }()
+
+    static let answer = CachedCompletion(
+        model: "qwen-plus", content: "Paris.", finishReason: "stop",
+        usage: .init(promptTokens: 10, completionTokens: 2, totalTokens: 12))
+
+    static func key(
+        _ text: String, tenant: String = "acme", model: String = "qwen-plus", system: String = "Be brief.",
+        temperature: String = "0.2"
+    ) -> CacheKey {
+        CacheKey(
+            CacheKeyInput(
+                tenant: tenant, model: model, context: [#"{"content":"\#(system)","role":"system"}"#],
+                lastUserTurn: text, sampling: ["temperature": temperature], rulesVersion: "test"))
+    }
+
+    /// A Redis client and a cache over a fresh server; both shut down before the server is killed.
+    static func withCache<T>(
+        _ configure: (inout SemanticCacheConfiguration) -> Void = { _ in },
+        _ body: (SemanticCache, RedisServerProcess) async throws -> T
+    ) async throws -> T {
+        let embedder = try embedder.get()
+        return try await RedisServerProcess.with { server in
+            let redis = try makeRedis(server)
+            defer { redis.shutdown() }
+            var configuration = SemanticCacheConfiguration()
+            configure(&configuration)
+            let cache = try SemanticCache(configuration: configuration, redis: redis, embedder: embedder, logger: quiet)
+            return try await body(cache, server)
+        }
+    }
+
+    static var quiet: Logger {
+        var logger = Logger(label: "test.cache")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    static func makeRedis(_ server: RedisServerProcess) throws -> RedisClient {
+        var configuration = try RedisConfiguration(url: server.tcpURL)
+        configuration.commandTimeout = .milliseconds(100)
+        configuration.reconnectBackoff = .init(initial: .milliseconds(20), maximum: .milliseconds(200))
+        return try RedisClient(configuration: configuration, logger: quiet)
+    }
+
+    static func layer(_ lookup: CacheLookup) -> String {
+        switch lookup {
+        case .hit(let hit): hit.layer.rawValue
+        case .miss: "miss"
+        case .bypass: "bypass"
+        }
+    }
+
+    @Test func hitAfterMissExactAndSemantic() async throws {
+        try await Self.withCache { cache, _ in
+            let key = Self.key("What is the capital of France?")
+            guard case .miss(let vector) = await cache.lookup(key) else {
+                Issue.record("expected a miss")
+                return
+            }
+            #expect(await cache.store(key, completion: Self.answer, vector: vector) == .stored(id: key.exactID))
+            guard case .hit(let hit) = await cache.lookup(Self.key("  what is the capital of france? ")) else {
+                Issue.record("expected an exact hit")
+                return
+            }
+            #expect(hit.layer == .exact && hit.similarity == 1)
+            #expect(hit.entry.completion == Self.answer)
+            #expect(hit.entry.hits == 1)
+            guard case .hit(let semantic) = await cache.lookup(Self.key("What's the capital of France?")) else {
+                Issue.record("expected a semantic hit")
+                return
+            }
+            #expect(semantic.layer == .semantic)
+            #expect(semantic.similarity >= 0.9)
+            // The gate turns the near neighbour about another country away.
+            #expect(Self.layer(await cache.lookup(Self.key("What is the capital of Germany?"))) == "miss")
+            #expect(cache.statistics.exactHitCount == 1 && cache.statistics.semanticHitCount == 1)
+        }
+    }
+
+    @Test func noHitAcrossTenantModelSystemPromptOrTemperature() async throws {
+        try await Self.withCache { cache, _ in
+            let text = "How many legs does a spider have?"
+            #expect(await cache.store(Self.key(text), completion: Self.answer) == .stored(id: Self.key(text).exactID))
+            #expect(Self.layer(await cache.lookup(Self.key(text))) == "exact")
+            #expect(Self.layer(await cache.lookup(Self.key(text, tenant: "globex"))) == "miss")
+            #expect(Self.layer(await cache.lookup(Self.key(text, model: "qwen-max"))) == "miss")
+            #expect(Self.layer(await cache.lookup(Self.key(text, system: "Answer in French."))) == "miss")
+            #expect(Self.layer(await cache.lookup(Self.key(text, temperature: "0.9"))) == "miss")
+            // A higher per-request threshold only makes hits rarer.
+            #expect(Self.layer(await cache.lookup(Self.key("How many legs has a spider?"), threshold: 0.999)) == "miss")
+        }
+    }
+
+    @Test func entriesExpire() async throws {
+        try await Self.withCache { cache, _ in
+            let key = Self.key("Tell me a fact about owls.")
+            _ = await cache.store(key, completion: Self.answer, ttl: .milliseconds(300))
+            #expect(Self.layer(await cache.lookup(key)) == "exact")
+            try await Task.sleep(for: .milliseconds(450))
+            #expect(Self.layer(await cache.lookup(key)) == "miss")
+            #expect(Self.layer(await cache.lookup(Self.key("Tell me one fact about owls."))) == "miss")
+            #expect(cache.indexedEntryCount == 0)
+        }
+    }
+
+    @Test func twoInstancesShareEntriesThroughRedis() async throws {
+        let embedder = try Self.embedder.get()
+        try await RedisServerProcess.with { server in
+            let redisA = try Self.makeRedis(server)
+            let redisB = try Self.makeRedis(server)
+            defer {
+                redisA.shutdown()
+                redisB.shutdown()
+            }
+            let a = try SemanticCache(redis: redisA, embedder: embedder, logger: Self.quiet)
+            let b = try SemanticCache(redis: redisB, embedder: embedder, logger: Self.quiet)
+            // Stored before B starts: B loads it from Redis.
+            _ = await a.store(Self.key("How do I boil an egg?"), completion: Self.answer)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await b.run() }
+                try await Self.eventually(within: .seconds(2)) { b.indexedEntryCount == 1 }
+                // Stored while B runs: it arrives through the stream within a second.
+                _ = await a.store(Self.key("What is the boiling point of water?"), completion: Self.answer)
+                let start = ContinuousClock.now
+                try await Self.eventually(within: .seconds(1)) { b.indexedEntryCount == 2 }
+                #expect(ContinuousClock.now - start < .seconds(1))
+                #expect(Self.layer(await b.lookup(Self.key("What's the boiling point of water?"))) == "semantic")
+                #expect(Self.layer(await b.lookup(Self.key("How do I boil an egg?"))) == "exact")
+                // A delete on A reaches B's index too.
+                let deleted = try await a.delete(.tenant("acme"))
+                #expect(deleted == 2)
+                try await Self.eventually(within: .seconds(1)) { b.indexedEntryCount == 0 }
+                #expect(Self.layer(await b.lookup(Self.key("How do I boil an egg?"))) == "miss")
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test func deleteByNamespaceTenantAndAll() async throws {
+        try await Self.withCache { cache, _ in
+            let first = Self.key("Name a prime number.")
+            let second = Self.key("Name a prime number.", tenant: "globex")
+            let third = Self.key("Name an even number.", tenant: "globex", model: "qwen-max")
+            for key in [first, second, third] { _ = await cache.store(key, completion: Self.answer) }
+            let deleted1 = try await cache.delete(.namespace(first.namespace))
+            #expect(deleted1 == 1)
+            #expect(Self.layer(await cache.lookup(first)) == "miss")
+            #expect(Self.layer(await cache.lookup(second)) == "exact")
+            let deleted2 = try await cache.delete(.tenant("globex"))
+            #expect(deleted2 == 2)
+            #expect(Self.layer(await cache.lookup(third)) == "miss")
+            _ = await cache.store(first, completion: Self.answer)
+            let deleted3 = try await cache.delete(.all)
+            #expect(deleted3 == 1)
+            #expect(cache.indexedEntryCount == 0)
+        }
+    }
+
+    @Test func leastRecentlyHitEntriesAreEvictedPastTheCap() async throws {
+        try await Self.withCache({ $0.maxEntriesPerNamespace = 3 }) { cache, _ in
+            let keys = ["Define entropy.", "Define enthalpy.", "Define momentum.", "Define inertia."].map { Self.key($0) }
+            for key in keys.prefix(3) { _ = await cache.store(key, completion: Self.answer) }
+            try await Task.sleep(for: .milliseconds(5))
+            _ = await cache.lookup(keys[0])  // entropy is now the most recently hit
+            _ = await cache.store(keys[3], completion: Self.answer)
+            #expect(Self.layer(await cache.lookup(keys[0])) == "exact")
+            #expect(Self.layer(await cache.lookup(keys[1])) == "miss")
+            #expect(Self.layer(await cache.lookup(keys[3])) == "exact")
+            #expect(cache.statistics.evictionCount == 1)
+        }
+    }
+
+    @Test func redisKilledMeansFastBypassThenHitsResume() async throws {
+        try await Self.withCache { cache, server in
+            let key = Self.key("What is the speed of light?")
+            _ = await cache.store(key, completion: Self.answer)
+            #expect(Self.layer(await cache.lookup(key)) == "exact")
+            server.kill()
+            for _ in 0..<20 {
+                let start = ContinuousClock.now
+                #expect(Self.layer(await cache.lookup(key)) == "bypass")
+                #expect(ContinuousClock.now - start < .milliseconds(150))
+                if case .failed = await cache.store(key, completion: Self.answer) {} else { Issue.record("stored without Redis") }
+            }
+            #expect(cache.statistics.bypassCount >= 20)
+            // A hung Redis is bounded by the command timeout as well.
+            try server.start()
+            try await Self.eventually(within: .seconds(3)) {
+                if case .bypass = await cache.lookup(key) { return false }
+                return true
+            }
+            _ = await cache.store(key, completion: Self.answer)
+            #expect(Self.layer(await cache.lookup(key)) == "exact")
+            server.pause()
+            let start = ContinuousClock.now
+            #expect(Self.layer(await cache.lookup(key)) == "bypass")
+            #expect(ContinuousClock.now - start < .milliseconds(200))
+            server.resume()
+        }
+    }
+
+    @Test func placeholderTextKeepsPersonalDataOutOfTheCache() async throws {
+        // A stand-in for inspection's `tokenize` action: values become numbered placeholders, restored afterwards.
+        func tokenize(_ text: String) -> (String, [String: String]) {
+            var mapping: [String: String] = [:]
+            let words = text.split(separator: " ").map { word -> String in
+                guard word.contains("@") else { return String(word) }
+                let placeholder = "<EMAIL_\(mapping.count + 1)>"
+                mapping[placeholder] = String(word)
+                return placeholder
+            }
+            return (words.joined(separator: " "), mapping)
+        }
+        try await Self.withCache { cache, server in
+            let (aliceText, aliceValues) = tokenize("Write a welcome note to alice@example.com")
+            let (bobText, bobValues) = tokenize("Write a welcome note to bob@example.org")
+            let stored = CachedCompletion(model: "m", content: "Hello <EMAIL_1>, welcome!", finishReason: "stop")
+            _ = await cache.store(Self.key(aliceText), completion: stored)
+            guard case .hit(let hit) = await cache.lookup(Self.key(bobText)) else {
+                Issue.record("placeholder text should hit")
+                return
+            }
+            var restored = hit.entry.completion.content
+            for (placeholder, value) in bobValues { restored = restored.replacingOccurrences(of: placeholder, with: value) }
+            #expect(restored == "Hello bob@example.org, welcome!")
+            #expect(aliceValues.count == 1)
+            // Nothing in Redis holds the address.
+            let redis = try Self.makeRedis(server)
+            defer { redis.shutdown() }
+            let keys = try await redis.execute(RedisCommand("KEYS", "*")).array?.compactMap(\.string) ?? []
+            for key in keys where key.contains(":e:") {
+                let fields = try await redis.execute(RedisCommand("HGETALL", key)).fieldMap ?? [:]
+                for value in fields.values { #expect(!String(decoding: value, as: UTF8.self).contains("example.com")) }
+            }
+        }
+    }
+
+    static func eventually(within limit: Duration, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while try await !condition() {
+            if ContinuousClock.now > deadline {
+                Issue.record("condition not met within \(limit)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
