@@ -62,9 +62,20 @@ public struct AirlockConfiguration: Sendable, Equatable {
         public var remoteDimensions: Int
     }
 
+    public struct Cache: Sendable, Equatable {
+        public var enabled: Bool
+        /// Base cosine threshold of the semantic layer (requests may only raise it).
+        public var threshold: Double
+        public var ttlSeconds: Int
+        /// Partition by the `x-airlock-tenant` header (only where the deployment sets it itself); otherwise by a
+        /// hash of the caller's `Authorization`.
+        public var trustTenantHeader: Bool
+    }
+
     public var listenHost: String
     public var listenPort: Int
     public var embedding: Embedding
+    public var cache: Cache
     public var upstream: Upstream
     public var maxRequestBytes: Int
     /// Bearer token for `/airlock/*`; nil: those routes answer on loopback only.

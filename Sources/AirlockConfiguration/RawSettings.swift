@@ -91,6 +91,7 @@ struct RawSettings {
         var config = AirlockConfiguration(
             listenHost: "", listenPort: 0,
             embedding: .init(backend: .local, modelDirectory: "", remoteURL: nil, remoteModel: "", remoteDimensions: 0),
+            cache: .init(enabled: true, threshold: 0, ttlSeconds: 0, trustTenantHeader: false),
             upstream: .init(
                 url: "", apiKey: nil, auth: .airlock, connectTimeoutMilliseconds: 0, firstByteTimeoutMilliseconds: 0,
                 idleTimeoutMilliseconds: 0, requestTimeoutMilliseconds: 0, caFile: nil, forwardHeaderPrefixes: [], maxResponseBytes: 0, retries: 0, breakerFailures: 0,

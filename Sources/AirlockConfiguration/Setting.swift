@@ -181,6 +181,37 @@ struct Setting: Sendable {
                 return true
             }, render: { $0.adminToken ?? "" }),
         Setting(
+            "cache.enabled", env: ["AIRLOCK_CACHE_ENABLED"], default: "true", expected: "true or false",
+            apply: { raw, config in
+                guard let raw, let flag = Bool(raw) else { return false }
+                config.cache.enabled = flag
+                return true
+            }, render: { String($0.cache.enabled) }),
+        Setting(
+            "cache.threshold", env: ["AIRLOCK_CACHE_THRESHOLD"], default: "0.90",
+            expected: "a cosine similarity above 0 and at most 1 (the lexical gate still applies)",
+            apply: { raw, config in
+                guard let raw, let value = Double(raw), value > 0, value <= 1 else { return false }
+                config.cache.threshold = value
+                return true
+            }, render: { String($0.cache.threshold) }),
+        Setting(
+            "cache.ttl_seconds", env: ["AIRLOCK_CACHE_TTL_SECONDS"], default: "86400",
+            expected: "a whole number of seconds from 1 to 2592000 (30 days)",
+            apply: { raw, config in
+                guard let raw, let value = Int(raw), (1...2_592_000).contains(value) else { return false }
+                config.cache.ttlSeconds = value
+                return true
+            }, render: { String($0.cache.ttlSeconds) }),
+        Setting(
+            "cache.trust_tenant_header", env: ["AIRLOCK_TRUST_TENANT_HEADER"], default: "false",
+            expected: "true (partition by x-airlock-tenant, set by your own gateway) or false (by the caller's key)",
+            apply: { raw, config in
+                guard let raw, let flag = Bool(raw) else { return false }
+                config.cache.trustTenantHeader = flag
+                return true
+            }, render: { String($0.cache.trustTenantHeader) }),
+        Setting(
             "embedding.backend", env: ["AIRLOCK_EMBEDDING_BACKEND"], default: "local",
             expected: "local (the native all-MiniLM-L6-v2) or remote (an OpenAI-compatible /embeddings endpoint)",
             apply: { raw, config in

@@ -8,6 +8,7 @@ import NIOCore
 import Outcomes
 import Prometheus
 public import Redis
+public import SemanticCache
 import ServiceLifecycle
 public import Upstream
 
@@ -23,10 +24,15 @@ public struct AirlockServer: Sendable {
 
     public let redis: RedisClient?
     public let fleet: FleetStats?
+    public let cache: SemanticCache?
 
-    /// `redis` nil runs without fleet stats and ledger (and, later, without the cache).
-    public init(configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, logger: Logger) {
+    /// `redis` nil runs without fleet stats and ledger; `cache` nil runs without the cache.
+    public init(
+        configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, cache: SemanticCache? = nil,
+        logger: Logger
+    ) {
         self.configuration = configuration
+        self.cache = cache
         self.upstream = upstream
         self.logger = logger
         self.redis = redis
@@ -42,8 +48,9 @@ public struct AirlockServer: Sendable {
         let router = Router(context: AirlockRequestContext.self)
         router.middlewares.add(FallbackErrorMiddleware())
         let upstreamRouter = self.router
+        let chatCache = cache.map { ChatCache(cache: $0, configuration: configuration.cache) }
         let chat = ChatCompletionsRoute(
-            router: upstreamRouter, classifier: classifier, maxRequestBytes: configuration.maxRequestBytes, metrics: metrics,
+            router: upstreamRouter, classifier: classifier, cache: chatCache, maxRequestBytes: configuration.maxRequestBytes, metrics: metrics,
             logger: logger)
         let embeddings = PassthroughRoute(
             router: upstreamRouter, classifier: classifier, path: "/embeddings", name: "embeddings",
@@ -101,6 +108,31 @@ public struct AirlockServer: Sendable {
                 throw Self.redisUnavailable(error)
             }
         }
+        let cacheForAdmin = self.cache
+        admin.delete("/cache") { request, _ in
+            guard let cacheForAdmin else {
+                throw AirlockHTTPError(
+                    status: .serviceUnavailable, message: "The cache is not enabled.", type: "airlock_admin_error",
+                    code: "cache_disabled")
+            }
+            let query = request.uri.queryParameters
+            let scope: CacheDeletionScope
+            if let namespace = query.get("namespace") {
+                scope = .namespace(namespace)
+            } else if let tenant = query.get("tenant") {
+                scope = .tenant("tenant:" + tenant)
+            } else {
+                scope = .all
+            }
+            do {
+                let deleted = try await cacheForAdmin.delete(scope)
+                return try Self.json(.ok, ["deleted": deleted])
+            } catch {
+                throw AirlockHTTPError(
+                    status: .serviceUnavailable, message: "The cache could not be cleared: \(error).",
+                    type: "airlock_admin_error", code: "redis_unavailable")
+            }
+        }
         admin.get("/dashboard") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
@@ -121,6 +153,7 @@ public struct AirlockServer: Sendable {
         // Shut down in reverse: the server first, then the stats' last flush, then Redis, then libcurl.
         var services: [any Service] = [upstream]
         if let redis { services.append(redis) }
+        if let cache { services.append(cache) }
         if let fleet { services.append(fleet) }
         return Application(
             router: buildRouter(),

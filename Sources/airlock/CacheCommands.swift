@@ -365,12 +365,13 @@ final class EphemeralRedisServer {
     }
 
     func stop() {
-        // Polled rather than `waitUntilExit()`, which spins a run loop forever when called off the main thread.
+        // SIGKILL: the child inherits the spawning thread's blocked signals (SIGTERM among them on dispatch
+        // threads), and there is nothing to save. Polled rather than `waitUntilExit()`, which spins a run loop
+        // forever when called off the main thread.
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             let deadline = Date().addingTimeInterval(2)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
         }
         try? FileManager.default.removeItem(at: directory)
     }

@@ -3,8 +3,10 @@ import AirlockServer
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Embeddings
 import Logging
 import Redis
+import SemanticCache
 import Upstream
 
 struct ServeCommand: AsyncParsableCommand {
@@ -34,7 +36,27 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("redis.url \(configuration.redisURL): \(error)")
         }
-        let server = AirlockServer(configuration: configuration, upstream: upstream, redis: redis, logger: logger)
+        var cache: SemanticCache?
+        if configuration.cache.enabled {
+            let embedder: any Embedder
+            do {
+                embedder = try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger)
+            } catch {
+                throw ValidationError(
+                    "embedding (\(configuration.embedding.backend.rawValue), \(configuration.embedding.modelDirectory)): "
+                        + "\(error). Run `make models`, or set cache.enabled: false.")
+            }
+            let cacheConfiguration = SemanticCacheConfiguration(
+                threshold: Float(configuration.cache.threshold), defaultTTL: .seconds(configuration.cache.ttlSeconds),
+                maximumTTL: .seconds(max(configuration.cache.ttlSeconds, 2_592_000)))
+            do {
+                cache = try SemanticCache(configuration: cacheConfiguration, redis: redis, embedder: embedder, logger: logger)
+            } catch {
+                throw ValidationError("cache: \(error)")
+            }
+        }
+        let server = AirlockServer(
+            configuration: configuration, upstream: upstream, redis: redis, cache: cache, logger: logger)
         logger.notice(
             "airlock starting",
             metadata: [

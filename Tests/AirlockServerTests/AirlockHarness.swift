@@ -4,8 +4,10 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Embeddings
 import QwenEmulator
 import Redis
+import SemanticCache
 import Testing
 import Upstream
 
@@ -16,12 +18,14 @@ struct AirlockHarness {
     let emulatorURL: String
     let client: UpstreamClient
     let serverUpstream: UpstreamClient
+    let cache: SemanticCache?
 
     static func withRunning<T: Sendable>(
         emulator emulatorConfiguration: EmulatorConfiguration = .init(),
         environment: [String: String] = [:],
         upstreamURL: String? = nil,
         redisURL: String? = nil,
+        cache cacheEnabled: Bool = false,
         _ body: (AirlockHarness) async throws -> T
     ) async throws -> T {
         try await QwenEmulator.withRunning(emulatorConfiguration) { emulator, emulatorURL in
@@ -35,8 +39,14 @@ struct AirlockHarness {
             logger.logLevel = .warning
             let serverUpstream = UpstreamClient(logger: logger)
             let redis = try redisURL.map { url in try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger) }
+            var cache: SemanticCache?
+            if cacheEnabled, let redis {
+                cache = try SemanticCache(
+                    configuration: SemanticCacheConfiguration(threshold: Float(configuration.cache.threshold)),
+                    redis: redis, embedder: try Self.sharedEmbedder(), logger: logger)
+            }
             let server = AirlockServer(
-                configuration: configuration, upstream: serverUpstream, redis: redis, logger: logger)
+                configuration: configuration, upstream: serverUpstream, redis: redis, cache: cache, logger: logger)
             let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let app = server.makeApplication { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
@@ -50,7 +60,7 @@ struct AirlockHarness {
                 guard let port = await ports.next(), port > 0 else { throw CancellationError() }
                 let harness = AirlockHarness(
                     baseURL: "http://127.0.0.1:\(port)", emulator: emulator, emulatorURL: emulatorURL, client: client,
-                    serverUpstream: serverUpstream)
+                    serverUpstream: serverUpstream, cache: cache)
                 do {
                     let result = try await body(harness)
                     group.cancelAll()
@@ -61,6 +71,26 @@ struct AirlockHarness {
                 }
             }
         }
+    }
+
+    /// One model for every test: loading is cheap, but each engine owns two worker threads.
+    nonisolated(unsafe) private static var embedder: LocalEmbedder?
+    private static let embedderLock = NSLock()
+    static func sharedEmbedder() throws -> LocalEmbedder {
+        embedderLock.lock()
+        defer { embedderLock.unlock() }
+        if let embedder { return embedder }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let directory = root.appendingPathComponent("models/all-MiniLM-L6-v2").path
+        guard FileManager.default.fileExists(atPath: directory + "/model.safetensors") else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "the model is missing at \(directory): run `make models`"])
+        }
+        var logger = Logger(label: "embedder-test")
+        logger.logLevel = .warning
+        let made = try LocalEmbedder(modelDirectory: directory, logger: logger)
+        embedder = made
+        return made
     }
 
     func request(

@@ -205,7 +205,9 @@ import Testing
 
     @Test func unreachableRedisFailsWithinTheConnectTimeout() async throws {
         // Nothing listens on this port: refused at once, then fail-fast until the backoff passes.
-        let port = try RedisServerProcess().port
+        let probe = try RedisServerProcess()
+        let port = probe.port
+        probe.destroy()
         let redis = try Self.client("redis://127.0.0.1:\(port)")
         defer { redis.shutdown() }
         let start = ContinuousClock.now

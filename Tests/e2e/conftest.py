@@ -33,6 +33,11 @@ def wait_http(url, timeout=30):
 
 class Stack:
     def __init__(self, tmp):
+        # A real Redis for the cache and the fleet stats.
+        self.redis_port = free_port()
+        self.redis = subprocess.Popen(
+            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", tmp, "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.emulator_port = free_port()
         self.airlock_port = free_port()
         self.emulator_url = f"http://127.0.0.1:{self.emulator_port}/compatible-mode/v1"
@@ -46,7 +51,9 @@ class Stack:
         env = dict(os.environ, AIRLOCK_LISTEN=f"127.0.0.1:{self.airlock_port}",
                    AIRLOCK_UPSTREAM_URL=self.emulator_url, DASHSCOPE_API_KEY=API_KEY,
                    AIRLOCK_UPSTREAM_FORWARD_HEADERS="x-dashscope-,x-emulator-",
-                   AIRLOCK_UPSTREAM_FIRST_BYTE_TIMEOUT_MS="3000", AIRLOCK_UPSTREAM_BREAKER_FAILURES="1000")
+                   AIRLOCK_UPSTREAM_FIRST_BYTE_TIMEOUT_MS="3000", AIRLOCK_UPSTREAM_BREAKER_FAILURES="1000",
+                   AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+                   AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"))
         env.pop("AIRLOCK_CONFIG", None)
         self.log = open(self.log_path, "w")
         self.airlock = subprocess.Popen([os.path.join(BIN, "airlock"), "serve"], env=env,
@@ -59,7 +66,7 @@ class Stack:
             return f.read()
 
     def stop(self):
-        for p in (self.airlock, self.emulator):
+        for p in (self.airlock, self.emulator, self.redis):
             p.terminate()
             try:
                 p.wait(timeout=10)

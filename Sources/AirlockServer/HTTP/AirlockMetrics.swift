@@ -15,6 +15,7 @@ final class AirlockMetrics: Sendable {
     private let circuit: [String: Prometheus.Gauge]
     private let requestDuration: [String: DurationHistogram]
     private let upstreamFirstByte: DurationHistogram
+    private let cacheLookups: [String: Prometheus.Counter]
 
     static let latencyBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -72,6 +73,14 @@ final class AirlockMetrics: Sendable {
             descriptor: Self.descriptor("airlock_upstream_first_byte_seconds", "Upstream time to first byte."),
             buckets: Self.latencyBuckets)
         for target in targets { circuit[target]?.set(to: 0) }
+        let lookupsName = Self.descriptor(
+            "airlock_cache_lookups_total", "Cache lookups by result (hit, miss, bypass) and layer (exact, semantic).")
+        var lookups: [String: Prometheus.Counter] = [:]
+        for (result, layer) in [("hit", "exact"), ("hit", "semantic"), ("miss", "none"), ("bypass", "none")] {
+            lookups["\(result)|\(layer)"] = registry.makeCounter(
+                descriptor: lookupsName, labels: [("result", result), ("layer", layer)])
+        }
+        self.cacheLookups = lookups
     }
 
     static func kind(of outcomeName: String) -> String {
@@ -93,6 +102,8 @@ final class AirlockMetrics: Sendable {
     func recordAttempt(target: String, outcome: Outcome) {
         upstreamAttempts["\(target)|\(outcome.name)"]?.increment()
     }
+
+    func recordCacheLookup(result: String, layer: String) { cacheLookups["\(result)|\(layer)"]?.increment() }
 
     func recordRetry(target: String) { retries[target]?.increment() }
 

@@ -1,9 +1,11 @@
 import AirlockConfiguration
+import FleetStats
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
 import Outcomes
+import SemanticCache
 import Upstream
 
 /// `POST /v1/chat/completions`: validate, route upstream, classify the outcome, and hand the answer back: whole, or
@@ -11,6 +13,7 @@ import Upstream
 struct ChatCompletionsRoute: Sendable {
     let router: UpstreamRouter
     let classifier: OutcomeClassifier
+    let cache: ChatCache?
     let maxRequestBytes: Int
     let metrics: AirlockMetrics
     let logger: Logger
@@ -27,6 +30,40 @@ struct ChatCompletionsRoute: Sendable {
         }
         record.model = chat.model
         record.stream = chat.stream
+
+        // The cache: look up before any upstream call; a hit is served from here.
+        var storage: CacheStorage?
+        if let cache, let key = cache.key(for: chat, request: request, rulesVersion: "") {
+            let controls = cache.controls(request)
+            var vector: [Float]?
+            var state = "miss"
+            if controls.lookup {
+                switch await cache.cache.lookup(key, threshold: controls.threshold) {
+                case .hit(let hit):
+                    metrics.recordCacheLookup(result: "hit", layer: hit.layer.rawValue)
+                    record.cache = .hit
+                    record.outcome = .cacheHit
+                    record.status = 200
+                    let (headers, body) = ChatCache.replay(
+                        hit, stream: chat.stream, includeUsage: chat.includeUsage, requestID: record.requestID)
+                    var allHeaders = headers
+                    allHeaders[.airlockRequestID] = record.requestID
+                    allHeaders[.airlockOutcome] = Outcome.cacheHit.description
+                    record.finish(logger: logger, metrics: metrics)
+                    return Response(status: .ok, headers: allHeaders, body: body)
+                case .miss(let missVector):
+                    vector = missVector
+                    metrics.recordCacheLookup(result: "miss", layer: "none")
+                case .bypass:
+                    state = "bypass"
+                    metrics.recordCacheLookup(result: "bypass", layer: "none")
+                }
+            }
+            record.cache = state == "bypass" ? .bypass : .miss
+            storage = CacheStorage(
+                cache: cache, key: key, vector: vector, ttl: controls.ttl, store: controls.store, state: state)
+        }
+
         let classifier = self.classifier
         let routed = await router.route(
             method: "POST", path: "/chat/completions", from: request, body: bytes, chat: chat, stream: chat.stream,
@@ -37,7 +74,7 @@ struct ChatCompletionsRoute: Sendable {
         switch routed.result {
         case .stream(let response):
             record.upstreamStatus = response.status
-            return streamed(response, target: routed.target, record: record)
+            return streamed(response, target: routed.target, record: record, storage: storage)
         case .circuitOpen:
             let error = AirlockHTTPError(
                 status: .serviceUnavailable,
@@ -57,8 +94,23 @@ struct ChatCompletionsRoute: Sendable {
                     type: "airlock_upstream_error", code: "upstream_malformed_response")
                 return try finish(error: error, outcome: outcome, record: &record, request: request, context: context)
             }
-            return whole(status: status, headers: headers, body: body, outcome: outcome, record: &record)
+            if outcome == .ok, let storage, storage.store, let completion = CachedCompletion(chatCompletionJSON: body) {
+                storage.cache.storeInBackground(storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
+            }
+            var response = whole(status: status, headers: headers, body: body, outcome: outcome, record: &record)
+            if let storage { response.headers[.airlockCache] = storage.state }
+            return response
         }
+    }
+
+    /// What a miss needs to store its answer afterwards.
+    struct CacheStorage: Sendable {
+        let cache: ChatCache
+        let key: CacheKey
+        let vector: [Float]?
+        let ttl: Duration?
+        let store: Bool
+        let state: String
     }
 
     private static func readAndParse(_ request: Request, limit: Int) async -> Result<(ChatRequest, [UInt8]), AirlockHTTPError> {
@@ -107,8 +159,11 @@ struct ChatCompletionsRoute: Sendable {
     /// outcome. The outcome goes out as an SSE comment (`: x-airlock-outcome: …`) before `[DONE]`, since the headers
     /// left long before it was known. A stream that breaks ends with a well-formed `data: {"error":…}` event.
     /// Backpressure runs end to end: a slow client slows the writes, which stops the reads, which pauses libcurl.
-    private func streamed(_ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord) -> Response {
+    private func streamed(
+        _ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord, storage: CacheStorage?
+    ) -> Response {
         var headers = UpstreamCall.clientHeaders(from: response.headers)
+        if let storage { headers[.airlockCache] = storage.state }
         headers[.airlockRequestID] = record.requestID
         headers[.airlockUpstream] = target.name
         headers[.cacheControl] = "no-cache"
@@ -120,6 +175,7 @@ struct ChatCompletionsRoute: Sendable {
             record.status = 200
             var framer = SSEFramer()
             var tracker = StreamOutcomeTracker(classifier: classifier)
+            var assembler = storage?.store == true ? StreamedCompletionAssembler() : nil
             var transportFailure: UpstreamError?
             do {
                 streaming: for try await chunk in response.body {
@@ -128,6 +184,7 @@ struct ChatCompletionsRoute: Sendable {
                         let data = SSEFramer.data(of: event)
                         let wasMalformed = tracker.malformed
                         tracker.observe(data: data)
+                        if let data { assembler?.consume(data: String(decoding: data, as: UTF8.self)) }
                         if tracker.malformed && !wasMalformed {
                             // Do not hand the client an event it cannot parse; end with an error instead.
                             response.cancel()
@@ -168,6 +225,10 @@ struct ChatCompletionsRoute: Sendable {
             }
             target.breaker.record(outcome)
             metrics.recordAttempt(target: target.name, outcome: outcome)
+            // Only a clean `ok` stream is stored: finish_reason and [DONE] seen, no error event.
+            if outcome == .ok, tracker.endedCleanly, let storage, let completion = assembler?.completion {
+                storage.cache.storeInBackground(storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
+            }
             record.outcome = outcome
             record.finish(logger: logger, metrics: metrics)
             try await writer.finish(nil)

@@ -1,0 +1,142 @@
+import Foundation
+import QwenEmulator
+import SemanticCache
+import Testing
+import Upstream
+
+@testable import AirlockServer
+
+/// The semantic cache on the request path: a real redis-server, the real model, the emulator upstream.
+@Suite struct CacheServerTests {
+    static func ask(
+        _ airlock: AirlockHarness, _ text: String, system: String? = nil, model: String = "qwen-plus",
+        stream: Bool = false, extra: String = "", headers: [(String, String)] = []
+    ) async throws -> (UpstreamResponse, [UInt8]) {
+        var messages = ""
+        if let system { messages += #"{"role":"system","content":"\#(system)"},"# }
+        messages += #"{"role":"user","content":"\#(text)"}"#
+        let body = #"{"model":"\#(model)","messages":[\#(messages)],"stream":\#(stream)\#(extra)}"#
+        let response = try await airlock.request("POST", "/v1/chat/completions", body: Array(body.utf8), headers: headers)
+        return (response, try await response.collect(upTo: 1 << 20))
+    }
+
+    static func content(_ bytes: [UInt8]) -> String? {
+        let json = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        return ((json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+    }
+
+    /// Stores happen off the response path: wait until the entry is indexed.
+    static func stored(_ airlock: AirlockHarness, count: Int) async throws {
+        try await eventually(timeout: .seconds(10)) { (airlock.cache?.indexedEntryCount ?? 0) >= count }
+    }
+
+    @Test func hitAfterMissExactAndSemanticAndPartitions() async throws {
+        let redis = try RedisServerProcess()
+        defer { redis.stop() }
+        try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
+            let (first, firstBody) = try await Self.ask(airlock, "What is the boiling point of water at sea level?")
+            #expect(first.header("x-airlock-cache") == "miss")
+            #expect(first.header("x-airlock-outcome") == "ok")
+            try await Self.stored(airlock, count: 1)
+            let (exact, exactBody) = try await Self.ask(airlock, "What is the boiling point of water at sea level?")
+            #expect(exact.header("x-airlock-cache") == "hit")
+            #expect(exact.header("x-airlock-outcome") == "cache_hit")
+            #expect(Self.content(exactBody) == Self.content(firstBody))
+            #expect(airlock.emulator.stats.chatRequests == 1)
+            let (semantic, _) = try await Self.ask(airlock, "What's the boiling point of water at sea level?")
+            #expect(semantic.header("x-airlock-cache") == "hit")
+            #expect(semantic.header("x-airlock-cache-layer") == "semantic")
+            // Different system prompt, model, temperature, tenant (caller key): never the same entry.
+            let (system, _) = try await Self.ask(
+                airlock, "What is the boiling point of water at sea level?", system: "Answer in French.")
+            let (model, _) = try await Self.ask(airlock, "What is the boiling point of water at sea level?", model: "qwen-max")
+            let (temperature, _) = try await Self.ask(
+                airlock, "What is the boiling point of water at sea level?", extra: #","temperature":1.3"#)
+            let otherTenant = try await airlock.client.execute(
+                UpstreamRequest(
+                    method: "POST", url: airlock.baseURL + "/v1/chat/completions",
+                    headers: [("Content-Type", "application/json"), ("Authorization", "Bearer another-caller")],
+                    body: Array(
+                        #"{"model":"qwen-plus","messages":[{"role":"user","content":"What is the boiling point of water at sea level?"}]}"#
+                            .utf8)))
+            _ = try await otherTenant.collect(upTo: 1 << 20)
+            for response in [system, model, temperature, otherTenant] {
+                #expect(response.header("x-airlock-cache") == "miss")
+            }
+            // A different question with the same words in another order, or another number, is not a hit.
+            let (number, _) = try await Self.ask(airlock, "What is the boiling point of water at 3000 m altitude?")
+            #expect(number.header("x-airlock-cache") == "miss")
+            let metrics = try await airlock.metricsText()
+            #expect(metrics.contains(#"airlock_cache_lookups_total{result="hit",layer="exact"} 1"#))
+        }
+    }
+
+    @Test func streamsAreStoredAndReplayedToBothKindsOfClient() async throws {
+        let redis = try RedisServerProcess()
+        defer { redis.stop() }
+        try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
+            let question = "Name three rivers in Europe"
+            let (first, firstBytes) = try await Self.ask(
+                airlock, question, stream: true, extra: #","stream_options":{"include_usage":true}"#)
+            #expect(first.header("x-airlock-cache") == "miss")
+            let original = sseEvents(firstBytes).compactMap { $0 }.compactMap {
+                (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String
+            }.joined()
+            try await Self.stored(airlock, count: 1)
+            let (replayed, replayedBytes) = try await Self.ask(
+                airlock, question, stream: true, extra: #","stream_options":{"include_usage":true}"#)
+            #expect(replayed.header("x-airlock-cache") == "hit")
+            let events = sseEvents(replayedBytes)
+            #expect(events.last! == nil, "ends with [DONE]")
+            let text = events.compactMap { $0 }.compactMap {
+                (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String
+            }.joined()
+            #expect(text == original)
+            #expect(events.dropLast().last??["usage"] != nil, "the usage chunk")
+            let (whole, wholeBody) = try await Self.ask(airlock, question)
+            #expect(whole.header("x-airlock-cache") == "hit")
+            #expect(Self.content(wholeBody) == original)
+            #expect(airlock.emulator.stats.chatRequests == 1)
+        }
+    }
+
+    @Test func refusalsFailuresAndNoStoreAreNeverStoredAndNoCacheSkipsLookup() async throws {
+        let redis = try RedisServerProcess()
+        defer { redis.stop() }
+        try await AirlockHarness.withRunning(
+            environment: ["AIRLOCK_UPSTREAM_RETRIES": "0"], redisURL: redis.url, cache: true
+        ) { airlock in
+            for marker in ["[[fault:refusal]]", "[[fault:server_error]]", "[[fault:input_filter]]"] {
+                _ = try await Self.ask(airlock, "question \(marker)")
+                let (again, _) = try await Self.ask(airlock, "question \(marker)")
+                #expect(again.header("x-airlock-cache") == "miss", "\(marker) was stored")
+            }
+            _ = try await Self.ask(airlock, "Do not keep this", headers: [("Cache-Control", "no-store")])
+            try await Task.sleep(for: .milliseconds(500))
+            let (notKept, _) = try await Self.ask(airlock, "Do not keep this")
+            #expect(notKept.header("x-airlock-cache") == "miss")
+            try await Self.stored(airlock, count: 1)  // the second "Do not keep this" was stored normally
+            let (skipped, _) = try await Self.ask(airlock, "Do not keep this", headers: [("Cache-Control", "no-cache")])
+            #expect(skipped.header("x-airlock-cache") == "miss", "no-cache skips the lookup")
+            #expect(airlock.emulator.stats.chatRequests == 9)
+        }
+    }
+
+    @Test func twoInstancesShareEntriesAndRedisOutageMeansBypass() async throws {
+        let redis = try RedisServerProcess()
+        defer { redis.stop() }
+        try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { first in
+            try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { second in
+                _ = try await Self.ask(first, "How many moons does Mars have?")
+                try await Self.stored(second, count: 1)  // arrived through the Redis stream
+                let (shared, _) = try await Self.ask(second, "How many moons does Mars have?")
+                #expect(shared.header("x-airlock-cache") == "hit")
+                redis.stop()
+                let (down, body) = try await Self.ask(second, "How far away is the Moon?")
+                #expect(down.status == 200)
+                #expect(down.header("x-airlock-cache") == "bypass")
+                #expect(Self.content(body) != nil)
+            }
+        }
+    }
+}
