@@ -123,7 +123,8 @@ import Upstream
     @Test func breakerOpensFailsFastAndRecoversThroughHalfOpen() async throws {
         let environment = [
             "AIRLOCK_UPSTREAM_RETRIES": "0", "AIRLOCK_UPSTREAM_BREAKER_FAILURES": "3",
-            "AIRLOCK_UPSTREAM_BREAKER_COOLDOWN_MS": "400",
+            // Long enough that the fail-fast requests below finish inside it even on a busy machine.
+            "AIRLOCK_UPSTREAM_BREAKER_COOLDOWN_MS": "3000",
         ]
         try await AirlockHarness.withRunning(environment: environment) { airlock in
             airlock.emulator.setForcedFault("server_error")
@@ -142,7 +143,7 @@ import Upstream
             #expect(airlock.emulator.stats.chatRequests == 3, "no upstream call while open")
             #expect(try await airlock.metricsText().contains(#"airlock_upstream_circuit_open{target="primary"} 1"#))
             airlock.emulator.setForcedFault(nil as String?)
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(3100))
             let (probe, _) = try await airlock.json("POST", "/v1/chat/completions", body: AirlockHarness.chat("c"))
             #expect(probe.status == 200)
             let (after, _) = try await airlock.json("POST", "/v1/chat/completions", body: AirlockHarness.chat("d"))

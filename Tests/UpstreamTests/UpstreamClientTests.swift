@@ -92,7 +92,7 @@ import Testing
             // It fired on Airlock's deadline, not the emulator's ten-minute hold (a loose bound: the machine may be busy).
             #expect(ContinuousClock.now - started < .seconds(30))
             // The emulator sees the connection close.
-            try await eventually { emulator.stats.requestsAbandoned == 1 }
+            try await eventually(timeout: .seconds(10)) { emulator.stats.requestsAbandoned == 1 }
         }
     }
 
@@ -183,7 +183,7 @@ import Testing
 
 /// Polls a condition for up to `timeout`; records a failure if it never holds.
 func eventually(
-    timeout: Duration = .seconds(3), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
+    timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
