@@ -72,6 +72,7 @@ let package = Package(
             name: "FleetStats",
             dependencies: [
                 "Redis", "Outcomes",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench-proxy`: wrk against qwen-emulator directly and through Airlock (non-streaming), at 1 and 32 connections.
-# Prints requests/s, p50/p99 for both paths, and the latency Airlock adds. A benchmark, not a test: it asserts nothing.
+# Prints requests/s, p50/p99 for both paths, and the latency Airlock adds on a miss (the cache is off: every request
+# goes upstream). A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release
@@ -17,7 +18,8 @@ emu_port=$(free_port); air_port=$(free_port)
 "$BIN/qwen-emulator" --listen "127.0.0.1:$emu_port" >/dev/null 2>&1 & pids+=($!)
 wait_up "http://127.0.0.1:$emu_port/compatible-mode/v1/models"
 AIRLOCK_LISTEN="127.0.0.1:$air_port" AIRLOCK_UPSTREAM_URL="http://127.0.0.1:$emu_port/compatible-mode/v1" \
-    DASHSCOPE_API_KEY=bench-key AIRLOCK_LOG_LEVEL=warning "$BIN/airlock" serve >/dev/null 2>&1 & pids+=($!)
+    DASHSCOPE_API_KEY=bench-key AIRLOCK_LOG_LEVEL=warning AIRLOCK_CACHE_ENABLED=false \
+    "$BIN/airlock" serve >/dev/null 2>&1 & pids+=($!)
 wait_up "http://127.0.0.1:$air_port/healthz"
 
 cat > "$work/post.lua" <<'LUA'

@@ -1,3 +1,4 @@
+import DequeModule
 public import Foundation
 public import Logging
 public import Outcomes
@@ -18,13 +19,15 @@ public final class FleetStats: Service, Sendable {
         public var ledgerMaxLength: Int = 100_000
         /// Ledger records held while Redis is unreachable; older ones are dropped (and counted) past this.
         public var maxPendingRecords: Int = 50_000
+        /// Ledger records sent per flush; the rest wait for the next one.
+        public var maxRecordsPerFlush: Int = 5_000
         public var keyPrefix: String = "airlock"
         public init() {}
     }
 
     private struct Pending {
         var counts: [Int64: [String: Int]] = [:]
-        var ledger: [RequestSummary] = []
+        var ledger: Deque<RequestSummary> = []
         var droppedRecords = 0
         var flushFailures = 0
     }
@@ -55,7 +58,7 @@ public final class FleetStats: Service, Sendable {
             pending.counts[minute] = fields
             pending.ledger.append(summary)
             if pending.ledger.count > configuration.maxPendingRecords {
-                pending.ledger.removeFirst(pending.ledger.count - configuration.maxPendingRecords)
+                pending.ledger.removeFirst()
                 pending.droppedRecords += 1
             }
         }
@@ -72,14 +75,13 @@ public final class FleetStats: Service, Sendable {
         await flush()
     }
 
-    /// Sends what is buffered. On failure it stays buffered for the next try.
+    /// Sends what is buffered. Nothing heavy happens under the lock: the counts are taken (and merged back on
+    /// failure, a few small maps), and ledger records are copied in a bounded batch and removed only once sent.
     public func flush() async {
         let (counts, ledger) = pending.withLock { pending -> ([Int64: [String: Int]], [RequestSummary]) in
-            defer {
-                pending.counts.removeAll()
-                pending.ledger.removeAll()
-            }
-            return (pending.counts, pending.ledger)
+            let counts = pending.counts
+            pending.counts.removeAll()
+            return (counts, Array(pending.ledger.prefix(configuration.maxRecordsPerFlush)))
         }
         guard !counts.isEmpty || !ledger.isEmpty else { return }
         var commands: [RedisCommand] = []
@@ -94,18 +96,16 @@ public final class FleetStats: Service, Sendable {
             if let error = replies.compactMap(\.errorMessage).first {
                 logger.warning("fleet stats: Redis refused a command", metadata: ["error": "\(error)"])
             }
+            pending.withLock { pending in
+                // Records dropped at the front meanwhile (over the cap) were among those just sent.
+                pending.ledger.removeFirst(min(ledger.count, pending.ledger.count))
+            }
         } catch {
             logger.warning("fleet stats: flush failed, will retry", metadata: ["error": "\(error.code)"])
             pending.withLock { pending in
                 pending.flushFailures += 1
                 for (minute, fields) in counts {
                     for (field, count) in fields { pending.counts[minute, default: [:]][field, default: 0] += count }
-                }
-                pending.ledger.insert(contentsOf: ledger, at: 0)
-                if pending.ledger.count > configuration.maxPendingRecords {
-                    let excess = pending.ledger.count - configuration.maxPendingRecords
-                    pending.ledger.removeFirst(excess)
-                    pending.droppedRecords += excess
                 }
             }
         }

@@ -12,11 +12,16 @@ public struct OutcomeClassifier: Sendable {
     public func classify(status: Int, body: [UInt8]) -> Outcome {
         switch status {
         case 200..<300:
-            guard let object = Self.jsonObject(body) else { return .failureMalformed }
-            if let error = object["error"] as? [String: Any] { return classifyError(status: 400, error: error) }
-            guard let choices = object["choices"] as? [[String: Any]] else { return .failureMalformed }
-            let text = choices.compactMap { ($0["message"] as? [String: Any])?["content"] as? String }
-                .joined(separator: "\n")
+            // The hot path: decode only what the decision needs (swift-foundation's JSONDecoder, far cheaper than a
+            // whole dictionary tree), still rejecting anything that is not valid JSON.
+            guard let probe = try? JSONDecoder().decode(CompletionProbe.self, from: Data(body)) else {
+                return .failureMalformed
+            }
+            if probe.hasError, let error = Self.jsonObject(body)?["error"] as? [String: Any] {
+                return classifyError(status: 400, error: error)
+            }
+            guard let choices = probe.choices else { return .failureMalformed }
+            let text = choices.compactMap { $0.message?.content }.joined(separator: "\n")
             if !text.isEmpty && refusalDetector.isRefusal(text) { return .refusalModel }
             return .ok
         case 429:
@@ -68,5 +73,26 @@ public struct OutcomeClassifier: Sendable {
     static func jsonObject(_ bytes: [UInt8]) -> [String: Any]? {
         guard !bytes.isEmpty else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+    }
+}
+
+/// The parts of a chat completion that decide its outcome.
+struct CompletionProbe: Decodable {
+    struct Choice: Decodable {
+        struct Message: Decodable {
+            let content: String?
+        }
+        let message: Message?
+    }
+
+    let choices: [Choice]?
+    let hasError: Bool
+
+    enum CodingKeys: String, CodingKey { case choices, error }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        choices = try? container.decodeIfPresent([Choice].self, forKey: .choices)
+        hasError = container.contains(.error)
     }
 }

@@ -31,6 +31,8 @@ struct RequestRecord: Sendable {
     }
 
     func log(to logger: Logger) {
+        // Build nothing when the line would be filtered out: this runs on every request.
+        guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             "request_id": "\(requestID)",
             "route": "\(route)",
