@@ -75,13 +75,15 @@ public final class FleetStats: Service, Sendable {
         await flush()
     }
 
-    /// Sends what is buffered. Nothing heavy happens under the lock: the counts are taken (and merged back on
-    /// failure, a few small maps), and ledger records are copied in a bounded batch and removed only once sent.
+    /// Sends what is buffered. Each flush takes its own share out under the lock (so two flushes never send the same
+    /// record) and puts it back at the front on failure; nothing under the lock costs more than the batch itself.
     public func flush() async {
         let (counts, ledger) = pending.withLock { pending -> ([Int64: [String: Int]], [RequestSummary]) in
             let counts = pending.counts
             pending.counts.removeAll()
-            return (counts, Array(pending.ledger.prefix(configuration.maxRecordsPerFlush)))
+            let batch = Array(pending.ledger.prefix(configuration.maxRecordsPerFlush))
+            pending.ledger.removeFirst(batch.count)
+            return (counts, batch)
         }
         guard !counts.isEmpty || !ledger.isEmpty else { return }
         var commands: [RedisCommand] = []
@@ -96,16 +98,18 @@ public final class FleetStats: Service, Sendable {
             if let error = replies.compactMap(\.errorMessage).first {
                 logger.warning("fleet stats: Redis refused a command", metadata: ["error": "\(error)"])
             }
-            pending.withLock { pending in
-                // Records dropped at the front meanwhile (over the cap) were among those just sent.
-                pending.ledger.removeFirst(min(ledger.count, pending.ledger.count))
-            }
         } catch {
             logger.warning("fleet stats: flush failed, will retry", metadata: ["error": "\(error.code)"])
             pending.withLock { pending in
                 pending.flushFailures += 1
                 for (minute, fields) in counts {
                     for (field, count) in fields { pending.counts[minute, default: [:]][field, default: 0] += count }
+                }
+                pending.ledger.prepend(contentsOf: ledger)
+                if pending.ledger.count > configuration.maxPendingRecords {
+                    let excess = pending.ledger.count - configuration.maxPendingRecords
+                    pending.ledger.removeFirst(excess)
+                    pending.droppedRecords += excess
                 }
             }
         }
