@@ -195,12 +195,16 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingsTests", dependencies: ["Embeddings", "Upstream", "QwenEmulator"], swiftSettings: swiftSettings),
+        .target(name: "RedisTestSupport", path: "Tests/RedisTestSupport", swiftSettings: swiftSettings),
         .testTarget(
-            name: "RedisTests", dependencies: ["Redis", .product(name: "Logging", package: "swift-log")],
+            name: "RedisTests",
+            dependencies: ["Redis", "RedisTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SemanticCacheTests",
-            dependencies: ["SemanticCache", "Redis", "Embeddings", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SemanticCache", "Redis", "Embeddings", "RedisTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(name: "FleetStatsTests", dependencies: ["FleetStats", "Redis", "Outcomes"], swiftSettings: swiftSettings),
         .testTarget(name: "OutcomesTests", dependencies: ["Outcomes"], swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RedisTestSupport
 import Testing
 
 @testable import Redis

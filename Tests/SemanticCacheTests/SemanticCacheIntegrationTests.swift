@@ -2,6 +2,7 @@ import Embeddings
 import Foundation
 import Logging
 import Redis
+import RedisTestSupport
 import Testing
 
 @testable import SemanticCache

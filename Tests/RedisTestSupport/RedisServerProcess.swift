@@ -1,25 +1,24 @@
-import Foundation
+public import Foundation
 import Glibc
 import Testing
 
 /// A real `redis-server` for one test: loopback TCP on a free port plus a unix socket, in a temp directory,
 /// with persistence off. Killed and its directory removed when the test's scope ends, even on failure.
 ///
-/// This file is duplicated in RedisTests and SemanticCacheTests (test targets cannot share code without a
-/// separate target); keep the two copies identical.
-final class RedisServerProcess: @unchecked Sendable {
+/// Shared by RedisTests and SemanticCacheTests through this support target.
+public final class RedisServerProcess: @unchecked Sendable {
     // @unchecked Sendable: `process` is only replaced inside `start()`/`kill()`, which tests call from one task
     // at a time; everything else is immutable after init.
-    let port: Int
-    let directory: URL
-    let password: String?
+    public let port: Int
+    public let directory: URL
+    public let password: String?
     private var process: Process?
     private let extraArguments: [String]
 
-    var socketPath: String { directory.appendingPathComponent("redis.sock").path }
-    var tcpURL: String { password.map { "redis://:\($0)@127.0.0.1:\(port)" } ?? "redis://127.0.0.1:\(port)" }
+    public var socketPath: String { directory.appendingPathComponent("redis.sock").path }
+    public var tcpURL: String { password.map { "redis://:\($0)@127.0.0.1:\(port)" } ?? "redis://127.0.0.1:\(port)" }
 
-    init(password: String? = nil, extraArguments: [String] = []) throws {
+    public init(password: String? = nil, extraArguments: [String] = []) throws {
         self.port = try Self.freePort()
         self.password = password
         self.extraArguments = extraArguments
@@ -29,7 +28,7 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// Runs `body` with a started server and always kills it afterwards. Fails (never skips) if it cannot start.
-    static func with<T>(
+    public static func with<T>(
         password: String? = nil, extraArguments: [String] = [], _ body: (RedisServerProcess) async throws -> T
     ) async throws -> T {
         let server = try RedisServerProcess(password: password, extraArguments: extraArguments)
@@ -38,7 +37,7 @@ final class RedisServerProcess: @unchecked Sendable {
         return try await body(server)
     }
 
-    func start() throws {
+    public func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.redisServerPath())
         var arguments = [
@@ -64,7 +63,7 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// SIGKILL: the abrupt death of Redis, connections reset.
-    func kill() {
+    public func kill() {
         guard let process else { return }
         if process.isRunning {
             Glibc.kill(process.processIdentifier, SIGKILL)
@@ -76,10 +75,10 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// SIGSTOP / SIGCONT: Redis that accepts connections but answers nothing.
-    func pause() { if let process { Glibc.kill(process.processIdentifier, SIGSTOP) } }
-    func resume() { if let process { Glibc.kill(process.processIdentifier, SIGCONT) } }
+    public func pause() { if let process { Glibc.kill(process.processIdentifier, SIGSTOP) } }
+    public func resume() { if let process { Glibc.kill(process.processIdentifier, SIGCONT) } }
 
-    func destroy() {
+    public func destroy() {
         if let process { Glibc.kill(process.processIdentifier, SIGCONT) }
         kill()
         try? FileManager.default.removeItem(at: directory)
@@ -127,7 +126,7 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 }
 
-struct RedisServerError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+public struct RedisServerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
