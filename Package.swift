@@ -105,12 +105,14 @@ let package = Package(
             name: "AirlockServer",
             dependencies: [
                 "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings", "FleetStats", "Redis", "SemanticCache",
+                "Inspection",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -177,7 +179,7 @@ let package = Package(
             name: "AirlockServerTests",
             dependencies: [
                 "AirlockServer", "QwenEmulator", "Upstream", "AirlockConfiguration", "Redis", "FleetStats", "SemanticCache",
-                "Embeddings",
+                "Embeddings", "Inspection",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -72,10 +72,22 @@ public struct AirlockConfiguration: Sendable, Equatable {
         public var trustTenantHeader: Bool
     }
 
+    public struct Rules: Sendable, Equatable {
+        /// Inspect prompts and answers with the rule packs of `directory`.
+        public var enabled: Bool
+        public var directory: String
+        /// How often the rule files are checked for changes; 0 turns the watch off (SIGHUP and
+        /// `POST /airlock/rules/reload` still reload).
+        public var reloadIntervalMilliseconds: Int
+        /// Upper bound on streamed answer text held back while a pattern may still be matching.
+        public var maxHoldbackBytes: Int
+    }
+
     public var listenHost: String
     public var listenPort: Int
     public var embedding: Embedding
     public var cache: Cache
+    public var rules: Rules
     public var upstream: Upstream
     public var maxRequestBytes: Int
     /// Bearer token for `/airlock/*`; nil: those routes answer on loopback only.

@@ -92,6 +92,7 @@ struct RawSettings {
             listenHost: "", listenPort: 0,
             embedding: .init(backend: .local, modelDirectory: "", remoteURL: nil, remoteModel: "", remoteDimensions: 0),
             cache: .init(enabled: true, threshold: 0, ttlSeconds: 0, trustTenantHeader: false),
+            rules: .init(enabled: true, directory: "", reloadIntervalMilliseconds: 0, maxHoldbackBytes: 0),
             upstream: .init(
                 url: "", apiKey: nil, auth: .airlock, connectTimeoutMilliseconds: 0, firstByteTimeoutMilliseconds: 0,
                 idleTimeoutMilliseconds: 0, requestTimeoutMilliseconds: 0, caFile: nil, forwardHeaderPrefixes: [], maxResponseBytes: 0, retries: 0, breakerFailures: 0,

@@ -212,6 +212,38 @@ struct Setting: Sendable {
                 return true
             }, render: { String($0.cache.trustTenantHeader) }),
         Setting(
+            "rules.enabled", env: ["AIRLOCK_RULES_ENABLED"], default: "true",
+            expected: "true (inspect prompts and answers with the rule packs) or false",
+            apply: { raw, config in
+                guard let raw, let flag = Bool(raw) else { return false }
+                config.rules.enabled = flag
+                return true
+            }, render: { String($0.rules.enabled) }),
+        Setting(
+            "rules.dir", env: ["AIRLOCK_RULES_DIR"], default: "rules",
+            expected: "the directory of rule pack files (*.yaml), loaded in name order",
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty else { return false }
+                config.rules.directory = raw
+                return true
+            }, render: { $0.rules.directory }),
+        Setting(
+            "rules.reload_interval_ms", env: ["AIRLOCK_RULES_RELOAD_INTERVAL_MS"], default: "2000",
+            expected: "milliseconds between checks of the rule files for changes, 0 (no watch) or 100 to 3600000",
+            apply: { raw, config in
+                guard let raw, let value = Int(raw), value == 0 || (100...3_600_000).contains(value) else { return false }
+                config.rules.reloadIntervalMilliseconds = value
+                return true
+            }, render: { String($0.rules.reloadIntervalMilliseconds) }),
+        Setting(
+            "rules.max_holdback_bytes", env: ["AIRLOCK_RULES_MAX_HOLDBACK_BYTES"], default: "1024",
+            expected: "bytes of streamed answer held back while a pattern may still match, 16 to 65536",
+            apply: { raw, config in
+                guard let raw, let value = Int(raw), (16...65_536).contains(value) else { return false }
+                config.rules.maxHoldbackBytes = value
+                return true
+            }, render: { String($0.rules.maxHoldbackBytes) }),
+        Setting(
             "embedding.backend", env: ["AIRLOCK_EMBEDDING_BACKEND"], default: "local",
             expected: "local (the native all-MiniLM-L6-v2) or remote (an OpenAI-compatible /embeddings endpoint)",
             apply: { raw, config in

@@ -4,6 +4,7 @@ public import Hummingbird
 public import Logging
 public import FleetStats
 import Foundation
+public import Inspection
 import NIOCore
 import Outcomes
 import Prometheus
@@ -25,14 +26,18 @@ public struct AirlockServer: Sendable {
     public let redis: RedisClient?
     public let fleet: FleetStats?
     public let cache: SemanticCache?
+    /// The rule set requests are inspected with; nil runs without inspection.
+    public let rules: RuleSetStore?
 
-    /// `redis` nil runs without fleet stats and ledger; `cache` nil runs without the cache.
+    /// `redis` nil runs without fleet stats and ledger; `cache` nil runs without the cache; `rules` nil without
+    /// inspection.
     public init(
         configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, cache: SemanticCache? = nil,
-        logger: Logger
+        rules: RuleSetStore? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.cache = cache
+        self.rules = rules
         self.upstream = upstream
         self.logger = logger
         self.redis = redis
@@ -41,7 +46,14 @@ public struct AirlockServer: Sendable {
         self.metrics = AirlockMetrics(
             registry: PrometheusCollectorRegistry(), targets: UpstreamRouter.targetNames(configuration), fleet: fleet)
         self.router = UpstreamRouter(client: upstream, configuration: configuration, metrics: metrics)
-        self.classifier = OutcomeClassifier()
+        // With rules, the refusal pack's phrase rules decide `refusal_model`; without, the built-in phrases.
+        self.classifier = OutcomeClassifier(
+            refusalDetector: rules.map { RuleSetRefusalDetector(store: $0) } ?? PhraseRefusalDetector())
+        if let rules { metrics.inspection.setVersion(rules.current.version) }
+    }
+
+    var reloader: RulesReloader? {
+        rules.map { RulesReloader(store: $0, metrics: metrics.inspection, logger: logger) }
     }
 
     public func buildRouter() -> Router<AirlockRequestContext> {
@@ -50,8 +62,8 @@ public struct AirlockServer: Sendable {
         let upstreamRouter = self.router
         let chatCache = cache.map { ChatCache(cache: $0, configuration: configuration.cache) }
         let chat = ChatCompletionsRoute(
-            router: upstreamRouter, classifier: classifier, cache: chatCache, maxRequestBytes: configuration.maxRequestBytes, metrics: metrics,
-            logger: logger)
+            router: upstreamRouter, classifier: classifier, cache: chatCache, maxRequestBytes: configuration.maxRequestBytes,
+            metrics: metrics, rules: rules, maxHoldbackBytes: configuration.rules.maxHoldbackBytes, logger: logger)
         let embeddings = PassthroughRoute(
             router: upstreamRouter, classifier: classifier, path: "/embeddings", name: "embeddings",
             maxRequestBytes: configuration.maxRequestBytes, metrics: metrics, logger: logger)
@@ -138,6 +150,27 @@ public struct AirlockServer: Sendable {
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
+        let reloader = self.reloader
+        admin.get("/rules") { _, _ in
+            guard let reloader else { throw Self.noRules }
+            return try Self.json(.ok, RulesStatus(reloader.store))
+        }
+        admin.post("/rules/reload") { _, _ in
+            guard let reloader else { throw Self.noRules }
+            switch await reloader.reload(trigger: "api") {
+            case .success:
+                return try Self.json(.ok, RulesStatus(reloader.store))
+            case .failure(let failure):
+                return try Self.json(
+                    .unprocessableContent,
+                    RulesReloadFailure(
+                        error: .init(
+                            message: "The rule files have errors; the old rule set stays in use.",
+                            type: "airlock_rules_error", code: "rules_invalid",
+                            errors: failure.errors.map(\.description)),
+                        rulesVersion: reloader.store.current.version))
+            }
+        }
         admin.get("/config") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/yaml; charset=utf-8"],
@@ -155,6 +188,10 @@ public struct AirlockServer: Sendable {
         if let redis { services.append(redis) }
         if let cache { services.append(cache) }
         if let fleet { services.append(fleet) }
+        if let reloader {
+            let interval = configuration.rules.reloadIntervalMilliseconds
+            services.append(RulesWatcher(reloader: reloader, interval: interval > 0 ? .milliseconds(interval) : nil))
+        }
         return Application(
             router: buildRouter(),
             configuration: .init(
@@ -167,6 +204,10 @@ public struct AirlockServer: Sendable {
     static let noRedis = AirlockHTTPError(
         status: .serviceUnavailable, message: "Fleet stats need Redis (redis.url).", type: "airlock_admin_error",
         code: "redis_not_configured")
+
+    static let noRules = AirlockHTTPError(
+        status: .serviceUnavailable, message: "Inspection is off (rules.enabled: false).", type: "airlock_admin_error",
+        code: "rules_disabled")
 
     static func redisUnavailable(_ error: RedisError) -> AirlockHTTPError {
         AirlockHTTPError(

@@ -8,6 +8,19 @@ extension RuleSet {
     public func inspectOutput(text: String, prompt: [InspectedMessage] = [], tokens: TokenizationMap = .init()) async
         -> OutputInspection
     {
+        let patterns = inspectOutputPatterns(text: text)
+        let models = await inspectOutputModels(text: text, prompt: prompt)
+        let answer = tokens.restore(in: patterns.text)
+        let blocking = patterns.decision.blockingRules + models.decision.blockingRules
+        return OutputInspection(
+            decision: blocking.isEmpty ? .allow : .block(rules: Self.unique(blocking)), text: answer,
+            isModified: answer != text, findings: patterns.findings + models.findings,
+            failures: patterns.failures + models.failures, refusal: models.refusal)
+    }
+
+    /// The regex part of `inspectOutput`, synchronous: output-scope rules applied (tokenize acts as redact), no
+    /// placeholder restored, no refusal detection. What a cache stores is this text.
+    public func inspectOutputPatterns(text: String) -> OutputInspection {
         var findings: [Finding] = []
         var failures: [RuleFailure] = []
         var blocking: [String] = []
@@ -29,22 +42,38 @@ extension RuleSet {
             var scratch = TokenizationMap()
             return Self.apply(transforming, to: bytes, tokens: &scratch, allowTokenize: false)
         }
+        return OutputInspection(
+            decision: blocking.isEmpty ? .allow : .block(rules: Self.unique(blocking)), text: rewritten ?? text,
+            isModified: rewritten != nil, findings: findings, failures: failures, refusal: nil)
+    }
+
+    /// Whether any enabled semantic or guard rule reads answers (refusal detection aside).
+    public var inspectsOutputWithModels: Bool {
+        semanticRules.contains { $0.definition.scope.coversOutput && !isRefusalRule($0.pack) }
+            || guardRules.contains { $0.definition.scope.coversOutput }
+    }
+
+    /// The model-based part of `inspectOutput`: semantic and guard rules on the whole answer, and refusal detection
+    /// (phrases, then the refusal pack's semantic rules, or a guard's `Refusal: Yes`). The text is not changed. For
+    /// a stream this runs once the answer is complete.
+    public func inspectOutputModels(text: String, prompt: [InspectedMessage] = []) async -> OutputInspection {
         let semantic = semanticRules.filter { $0.definition.scope.coversOutput && !isRefusalRule($0.pack) }
         let guards = guardRules.filter { $0.definition.scope.coversOutput }
         async let semanticPart = evaluateSemantic(semantic, texts: { _ in text })
         async let guardPart = evaluateGuards(guards, prompt: prompt, answer: text)
         async let refusalPart = detectRefusal(text: text)
         let (semanticResult, guardResult, refusalByRules) = await (semanticPart, guardPart, refusalPart)
+        var findings: [Finding] = []
+        var failures: [RuleFailure] = []
+        var blocking: [String] = []
         for part in [semanticResult, guardResult.model] {
             findings += part.findings
             failures += part.failures
             blocking += part.blocking
         }
-        let answer = tokens.restore(in: rewritten ?? text)
         return OutputInspection(
-            decision: blocking.isEmpty ? .allow : .block(rules: Self.unique(blocking)), text: answer,
-            isModified: answer != text, findings: findings, failures: failures,
-            refusal: refusalByRules ?? guardResult.refusal)
+            decision: blocking.isEmpty ? .allow : .block(rules: Self.unique(blocking)), text: text,
+            isModified: false, findings: findings, failures: failures, refusal: refusalByRules ?? guardResult.refusal)
     }
 
     /// Whether `text` reads as the model declining, by the phrase rules of the refusal pack (synchronous, cheap).

@@ -116,6 +116,9 @@ extension RuleSet {
         messages.last { roles.contains($0.role) && !$0.content.isEmpty }?.content
     }
 
+    /// `ids` without repeats, first occurrence kept.
+    public static func uniqueIDs(_ ids: [String]) -> [String] { unique(ids) }
+
     static func unique(_ ids: [String]) -> [String] {
         var seen: Set<String> = []
         return ids.filter { seen.insert($0).inserted }

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Embeddings
+import Inspection
 import Logging
 import Redis
 import SemanticCache
@@ -36,16 +37,29 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("redis.url \(configuration.redisURL): \(error)")
         }
-        var cache: SemanticCache?
-        if configuration.cache.enabled {
-            let embedder: any Embedder
+        // One embedding engine for the cache and the semantic rules, made only if either needs it.
+        var sharedEmbedder: (any Embedder)?
+        func embedder(for user: String) throws -> any Embedder {
+            if let sharedEmbedder { return sharedEmbedder }
             do {
-                embedder = try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger)
+                let made = try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger)
+                sharedEmbedder = made
+                return made
             } catch {
                 throw ValidationError(
                     "embedding (\(configuration.embedding.backend.rawValue), \(configuration.embedding.modelDirectory)): "
-                        + "\(error). Run `make models`, or set cache.enabled: false.")
+                        + "\(error). Run `make models`, or \(user).")
             }
+        }
+        var rules: RuleSetStore?
+        if configuration.rules.enabled {
+            rules = try await loadRules(configuration, upstream: upstream, logger: logger) { () throws -> any Embedder in
+                try embedder(for: "turn the semantic rules off (enabled: false), or set rules.enabled: false")
+            }
+        }
+        var cache: SemanticCache?
+        if configuration.cache.enabled {
+            let embedder = try embedder(for: "set cache.enabled: false")
             let cacheConfiguration = SemanticCacheConfiguration(
                 threshold: Float(configuration.cache.threshold), defaultTTL: .seconds(configuration.cache.ttlSeconds),
                 maximumTTL: .seconds(max(configuration.cache.ttlSeconds, 2_592_000)))
@@ -56,18 +70,53 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let server = AirlockServer(
-            configuration: configuration, upstream: upstream, redis: redis, cache: cache, logger: logger)
+            configuration: configuration, upstream: upstream, redis: redis, cache: cache, rules: rules, logger: logger)
         logger.notice(
             "airlock starting",
             metadata: [
                 "listen": "\(configuration.listenHost):\(configuration.listenPort)",
                 "upstream": "\(configuration.upstream.url)", "upstream_auth": "\(configuration.upstream.auth.rawValue)",
             ])
+        if let rules {
+            let set = rules.current
+            logger.notice(
+                "rules loaded",
+                metadata: [
+                    "rules_dir": "\(configuration.rules.directory)", "rules_version": "\(set.version)",
+                    "enabled_rules": "\(set.enabledRules.count)",
+                ])
+        } else {
+            logger.notice("inspection is off (rules.enabled: false): prompts and answers pass unchecked")
+        }
         if configuration.adminToken == nil {
             logger.notice("no AIRLOCK_ADMIN_TOKEN is set: the admin routes (/airlock/*) answer on loopback only")
         }
         let app = server.makeApplication()
         try await app.runService()
+    }
+}
+
+/// Loads and compiles the rule packs of `rules.dir`; every problem is reported with its file and line, and serving
+/// does not start.
+func loadRules(
+    _ configuration: AirlockConfiguration, upstream: UpstreamClient, logger: Logger,
+    embedder: () throws -> any Embedder
+) async throws -> RuleSetStore {
+    let directory = configuration.rules.directory
+    do {
+        let packs = try RuleSet.parsePacks(directory: directory)
+        let needsEmbedder = packs.contains { pack in
+            pack.enabled && pack.rules.contains { $0.enabled && $0.kind == .semantic }
+        }
+        let set = try await RuleSet.compile(
+            packs: packs, directory: directory, embedder: needsEmbedder ? try embedder() : nil, upstream: upstream,
+            configuration: RuleSet.Configuration(maxHoldbackBytes: configuration.rules.maxHoldbackBytes),
+            logger: logger)
+        return RuleSetStore(set, logger: logger)
+    } catch let failure as RuleLoadFailure {
+        throw ValidationError(
+            "rules.dir \(directory): the rule packs cannot be loaded (fix them, point AIRLOCK_RULES_DIR elsewhere, or "
+                + "set rules.enabled: false):\n" + failure.errors.map { "  \($0.description)" }.joined(separator: "\n"))
     }
 }
 

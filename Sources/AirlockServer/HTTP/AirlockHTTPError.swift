@@ -4,20 +4,27 @@ public import Hummingbird
 import NIOCore
 
 /// An error Airlock itself answers with, in the OpenAI error shape:
-/// `{"error":{"message","type","param","code"}}`. Only the server module maps errors to HTTP.
+/// `{"error":{"message","type","param","code"}}`, plus `rules` for a policy block. Only the server module maps errors
+/// to HTTP.
 public struct AirlockHTTPError: Error, HTTPResponseError, Sendable, Equatable {
     public var status: HTTPResponse.Status
     public var message: String
     public var type: String
     public var param: String?
     public var code: String?
+    /// The ids of the rules behind an `airlock_policy` error.
+    public var rules: [String]?
 
-    public init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil) {
+    public init(
+        status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil,
+        rules: [String]? = nil
+    ) {
         self.status = status
         self.message = message
         self.type = type
         self.param = param
         self.code = code
+        self.rules = rules
     }
 
     public static func invalidRequest(_ message: String, param: String?, code: String?) -> AirlockHTTPError {
@@ -33,18 +40,20 @@ public struct AirlockHTTPError: Error, HTTPResponseError, Sendable, Equatable {
                 let type: String
                 let param: String?
                 let code: String?
+                let rules: [String]?
                 func encode(to encoder: any Encoder) throws {
                     var container = encoder.container(keyedBy: CodingKeys.self)
                     try container.encode(message, forKey: .message)
                     try container.encode(type, forKey: .type)
                     try container.encode(param, forKey: .param)
                     try container.encode(code, forKey: .code)
+                    try container.encodeIfPresent(rules, forKey: .rules)
                 }
-                enum CodingKeys: String, CodingKey { case message, type, param, code }
+                enum CodingKeys: String, CodingKey { case message, type, param, code, rules }
             }
             let error: Body
         }
-        let envelope = Envelope(error: .init(message: message, type: type, param: param, code: code))
+        let envelope = Envelope(error: .init(message: message, type: type, param: param, code: code, rules: rules))
         return (try? Array(JSONEncoder().encode(envelope))) ?? Array(#"{"error":{"message":"internal error"}}"#.utf8)
     }
 

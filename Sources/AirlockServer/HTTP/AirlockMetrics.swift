@@ -16,6 +16,8 @@ final class AirlockMetrics: Sendable {
     private let requestDuration: [String: DurationHistogram]
     private let upstreamFirstByte: DurationHistogram
     private let cacheLookups: [String: Prometheus.Counter]
+    /// Rule findings, blocks, failures, reloads, the rules version, inspection time.
+    let inspection: InspectionMetrics
 
     static let latencyBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -81,6 +83,7 @@ final class AirlockMetrics: Sendable {
                 descriptor: lookupsName, labels: [("result", result), ("layer", layer)])
         }
         self.cacheLookups = lookups
+        self.inspection = InspectionMetrics(registry: registry)
     }
 
     static func kind(of outcomeName: String) -> String {

@@ -2,6 +2,7 @@ import AirlockConfiguration
 import FleetStats
 import HTTPTypes
 import Hummingbird
+import Inspection
 import Logging
 import NIOCore
 import Outcomes
@@ -16,31 +17,72 @@ struct ChatCompletionsRoute: Sendable {
     let cache: ChatCache?
     let maxRequestBytes: Int
     let metrics: AirlockMetrics
+    /// The rule set to inspect with; nil runs without inspection.
+    let rules: RuleSetStore?
+    let maxHoldbackBytes: Int
     let logger: Logger
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
         let parsed = await Self.readAndParse(request, limit: maxRequestBytes)
-        guard case .success(let (chat, bytes)) = parsed else {
+        guard case .success(let (parsedChat, parsedBytes)) = parsed else {
             if case .failure(let error) = parsed {
                 return try finish(
                     error: error, outcome: .invalidRequest, record: &record, request: request, context: context)
             }
             preconditionFailure("unreachable")
         }
-        record.model = chat.model
-        record.stream = chat.stream
+        record.model = parsedChat.model
+        record.stream = parsedChat.stream
+        var chat = parsedChat
+        var bytes = parsedBytes
+
+        // Inspection of the prompt, before the cache and before any upstream call.
+        var policy: PromptPolicy?
+        if let ruleSet = rules?.current {
+            let (texts, sources) = chat.inspectedTexts()
+            let started = ContinuousClock.now
+            let inspection = await ruleSet.inspectPrompt(messages: texts)
+            metrics.inspection.recordDuration(scope: "prompt", ContinuousClock.now - started)
+            metrics.inspection.record(findings: inspection.findings, scope: "prompt")
+            metrics.inspection.record(failures: inspection.failures)
+            record.rules += inspection.findings.map(\.ruleID) + inspection.failures.map(\.ruleID)
+            if case .block(let blocking) = inspection.decision {
+                let rule = blocking.first ?? "unknown"
+                metrics.inspection.recordBlock(rule: rule, scope: "prompt")
+                record.rules = RuleSet.uniqueIDs(blocking + record.rules)
+                let error = AirlockHTTPError(
+                    status: .badRequest,
+                    message: "Airlock's policy blocked this prompt (rule \(blocking.joined(separator: ", "))).",
+                    type: "airlock_policy", code: "blocked_prompt", rules: blocking)
+                return try finish(
+                    error: error, outcome: .blockedPrompt(rule: rule), record: &record, request: request,
+                    context: context)
+            }
+            if inspection.isModified {
+                chat = chat.replacingTexts(inspection.messages, sources: sources)
+                bytes = chat.encodedBody()
+            }
+            policy = PromptPolicy(ruleSet: ruleSet, tokens: inspection.tokens, messages: inspection.messages)
+        }
 
         // The cache: look up before any upstream call; a hit is served from here.
         var storage: CacheStorage?
-        if let cache, let key = cache.key(for: chat, request: request, rulesVersion: "") {
+        if let cache, let key = cache.key(for: chat, request: request, rulesVersion: policy?.ruleSet.version ?? "") {
             let controls = cache.controls(request)
             var vector: [Float]?
             var state = "miss"
             if controls.lookup {
                 switch await cache.cache.lookup(key, threshold: controls.threshold) {
-                case .hit(let hit):
+                case .hit(var hit):
                     metrics.recordCacheLookup(result: "hit", layer: hit.layer.rawValue)
+                    // Stored answers hold placeholders; this request's values go back in.
+                    if let policy, !policy.tokens.isEmpty {
+                        hit.entry.completion.content = policy.tokens.restore(in: hit.entry.completion.content)
+                        hit.entry.completion.reasoningContent = hit.entry.completion.reasoningContent.map {
+                            policy.tokens.restore(in: $0)
+                        }
+                    }
                     record.cache = .hit
                     record.outcome = .cacheHit
                     record.status = 200
@@ -74,7 +116,7 @@ struct ChatCompletionsRoute: Sendable {
         switch routed.result {
         case .stream(let response):
             record.upstreamStatus = response.status
-            return streamed(response, target: routed.target, record: record, storage: storage)
+            return streamed(response, target: routed.target, record: record, storage: storage, policy: policy)
         case .circuitOpen:
             let error = AirlockHTTPError(
                 status: .serviceUnavailable,
@@ -86,7 +128,7 @@ struct ChatCompletionsRoute: Sendable {
             return try finish(
                 error: UpstreamCall.error(for: failure), outcome: outcome, record: &record, request: request,
                 context: context)
-        case .whole(let status, let headers, let body, let outcome):
+        case .whole(let status, let headers, var body, var outcome):
             record.upstreamStatus = status
             if outcome == .failureMalformed && (200..<300).contains(status) {
                 let error = AirlockHTTPError(
@@ -94,13 +136,49 @@ struct ChatCompletionsRoute: Sendable {
                     type: "airlock_upstream_error", code: "upstream_malformed_response")
                 return try finish(error: error, outcome: outcome, record: &record, request: request, context: context)
             }
-            if outcome == .ok, let storage, storage.store, let completion = CachedCompletion(chatCompletionJSON: body) {
+            var storedBody = body
+            if let policy, (200..<300).contains(status), outcome == .ok || outcome == .refusalModel {
+                let started = ContinuousClock.now
+                let inspected = await WholeAnswerInspection.inspect(body, policy: policy)
+                metrics.inspection.recordDuration(scope: "output", ContinuousClock.now - started)
+                metrics.inspection.record(findings: inspected.findings, scope: "output")
+                metrics.inspection.record(failures: inspected.failures)
+                record.rules += inspected.findings.map(\.ruleID) + inspected.failures.map(\.ruleID)
+                if let blocking = inspected.blockedBy {
+                    let rule = blocking.first ?? "unknown"
+                    metrics.inspection.recordBlock(rule: rule, scope: "output")
+                    record.rules = RuleSet.uniqueIDs(blocking + record.rules)
+                    return try finish(
+                        error: Self.blockedOutputError(blocking), outcome: .blockedOutput(rule: rule), record: &record,
+                        request: request, context: context)
+                }
+                body = inspected.clientBody
+                storedBody = inspected.storedBody
+                if inspected.refusal != nil && outcome == .ok { outcome = .refusalModel }
+            }
+            record.rules = RuleSet.uniqueIDs(record.rules)
+            if outcome == .ok, let storage, storage.store, let completion = CachedCompletion(chatCompletionJSON: storedBody) {
                 storage.cache.storeInBackground(storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
             }
             var response = whole(status: status, headers: headers, body: body, outcome: outcome, record: &record)
             if let storage { response.headers[.airlockCache] = storage.state }
             return response
         }
+    }
+
+    /// What prompt inspection leaves for the answer: the rule set it used (the same snapshot to the end of the
+    /// request), the placeholders to restore, and the prompt as sent (for guard rules judging the answer).
+    struct PromptPolicy: Sendable {
+        let ruleSet: RuleSet
+        let tokens: TokenizationMap
+        let messages: [InspectedMessage]
+    }
+
+    static func blockedOutputError(_ rules: [String]) -> AirlockHTTPError {
+        AirlockHTTPError(
+            status: .badRequest,
+            message: "Airlock's policy withheld the answer (rule \(rules.joined(separator: ", "))).",
+            type: "airlock_policy", code: "blocked_output", rules: rules)
     }
 
     /// What a miss needs to store its answer afterwards.
@@ -160,7 +238,8 @@ struct ChatCompletionsRoute: Sendable {
     /// left long before it was known. A stream that breaks ends with a well-formed `data: {"error":…}` event.
     /// Backpressure runs end to end: a slow client slows the writes, which stops the reads, which pauses libcurl.
     private func streamed(
-        _ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord, storage: CacheStorage?
+        _ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord, storage: CacheStorage?,
+        policy: PromptPolicy?
     ) -> Response {
         var headers = UpstreamCall.clientHeaders(from: response.headers)
         if let storage { headers[.airlockCache] = storage.state }
@@ -170,13 +249,21 @@ struct ChatCompletionsRoute: Sendable {
         let logger = self.logger
         let metrics = self.metrics
         let classifier = self.classifier
+        let maxHoldbackBytes = self.maxHoldbackBytes
         let body = ResponseBody { writer in
             var record = record
             record.status = 200
             var framer = SSEFramer()
             var tracker = StreamOutcomeTracker(classifier: classifier)
             var assembler = storage?.store == true ? StreamedCompletionAssembler() : nil
+            let inspector = policy.flatMap { policy in
+                policy.ruleSet.inspectsOutput || !policy.tokens.isEmpty
+                    ? StreamInspector(ruleSet: policy.ruleSet, tokens: policy.tokens, maxHoldbackBytes: maxHoldbackBytes)
+                    : nil
+            }
             var transportFailure: UpstreamError?
+            var blockedBy: [String]?
+            var refusalByRules = false
             do {
                 streaming: for try await chunk in response.body {
                     var buffers: [ByteBuffer] = []
@@ -190,11 +277,37 @@ struct ChatCompletionsRoute: Sendable {
                             response.cancel()
                             break streaming
                         }
-                        if tracker.sawDone {
-                            buffers.append(Self.outcomeComment(tracker.outcome()))
+                        var outgoing = event
+                        if let inspector {
+                            switch inspector.process(event: event, data: data) {
+                            case .send(let bytes): outgoing = bytes
+                            case .blocked(let rules): blockedBy = rules
+                            }
+                            if blockedBy == nil, tracker.sawDone, let policy {
+                                // The answer is complete: the model-based rules and refusal detection judge it whole.
+                                let started = ContinuousClock.now
+                                let models = await policy.ruleSet.inspectOutputModels(
+                                    text: inspector.answer, prompt: policy.messages)
+                                metrics.inspection.recordDuration(scope: "output", ContinuousClock.now - started)
+                                metrics.inspection.record(findings: models.findings, scope: "output")
+                                metrics.inspection.record(failures: models.failures)
+                                record.rules += models.findings.map(\.ruleID) + models.failures.map(\.ruleID)
+                                if case .block(let rules) = models.decision { blockedBy = rules }
+                                refusalByRules = models.refusal != nil
+                            }
+                            if blockedBy != nil {
+                                if !buffers.isEmpty { try await writer.write(contentsOf: buffers) }
+                                response.cancel()
+                                break streaming
+                            }
                         }
-                        buffers.append(ByteBuffer(bytes: event))
-                        record.bytesOut += event.count
+                        if tracker.sawDone {
+                            var outcome = tracker.outcome()
+                            if refusalByRules && outcome == .ok { outcome = .refusalModel }
+                            buffers.append(Self.outcomeComment(outcome))
+                        }
+                        if !outgoing.isEmpty { buffers.append(ByteBuffer(bytes: outgoing)) }
+                        record.bytesOut += outgoing.count
                     }
                     if !buffers.isEmpty { try await writer.write(contentsOf: buffers) }
                 }
@@ -209,12 +322,44 @@ struct ChatCompletionsRoute: Sendable {
                 record.finish(logger: logger, metrics: metrics)
                 throw error
             }
+            if let inspector {
+                metrics.inspection.recordDuration(scope: "output", inspector.inspectionTime)
+                metrics.inspection.record(findings: inspector.findings, scope: "output")
+                metrics.inspection.record(failures: inspector.failures)
+                record.rules += inspector.findings.map(\.ruleID) + inspector.failures.map(\.ruleID)
+            }
+            if let blockedBy {
+                // The upstream did nothing wrong; Airlock's policy stopped the answer.
+                let rule = blockedBy.first ?? "unknown"
+                metrics.inspection.recordBlock(rule: rule, scope: "output")
+                target.breaker.record(.ok)
+                metrics.recordAttempt(target: target.name, outcome: .ok)
+                let error = Self.blockedOutputError(blockedBy)
+                let outcome = Outcome.blockedOutput(rule: rule)
+                try await writer.write(
+                    contentsOf: [
+                        ByteBuffer(bytes: Array("data: ".utf8) + error.body + Array("\n\n".utf8)),
+                        Self.outcomeComment(outcome), ByteBuffer(string: "data: [DONE]\n\n"),
+                    ])
+                record.rules = RuleSet.uniqueIDs(blockedBy + record.rules)
+                record.error = "blocked_output"
+                record.outcome = outcome
+                record.finish(logger: logger, metrics: metrics)
+                try await writer.finish(nil)
+                return
+            }
+            record.rules = RuleSet.uniqueIDs(record.rules)
             var outcome = tracker.outcome()
+            if refusalByRules && outcome == .ok { outcome = .refusalModel }
             if let transportFailure, transportFailure.code.isTimeout, tracker.errorOutcome == nil {
                 outcome = .failureTimeout
             }
             if !tracker.sawDone {
                 var tail: [ByteBuffer] = []
+                if let inspector, case .send(let held) = inspector.flushAll(), !held.isEmpty {
+                    // What was held back is released before the error: the client has the answer up to the break.
+                    tail.append(ByteBuffer(bytes: held))
+                }
                 if tracker.errorOutcome == nil {
                     let error = Self.streamError(for: outcome, transport: transportFailure)
                     record.error = error.code
@@ -225,9 +370,24 @@ struct ChatCompletionsRoute: Sendable {
             }
             target.breaker.record(outcome)
             metrics.recordAttempt(target: target.name, outcome: outcome)
-            // Only a clean `ok` stream is stored: finish_reason and [DONE] seen, no error event.
-            if outcome == .ok, tracker.endedCleanly, let storage, let completion = assembler?.completion {
-                storage.cache.storeInBackground(storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
+            // Only a clean `ok` stream is stored: finish_reason and [DONE] seen, no error event. What is stored has
+            // the output rules applied and the placeholders kept.
+            if outcome == .ok, tracker.endedCleanly, let storage, var completion = assembler?.completion {
+                var storable = true
+                if let policy {
+                    let content = policy.ruleSet.inspectOutputPatterns(text: completion.content)
+                    completion.content = content.text
+                    storable = !content.decision.isBlocked
+                    if let reasoning = completion.reasoningContent {
+                        let inspected = policy.ruleSet.inspectOutputPatterns(text: reasoning)
+                        completion.reasoningContent = inspected.text
+                        storable = storable && !inspected.decision.isBlocked
+                    }
+                }
+                if storable {
+                    storage.cache.storeInBackground(
+                        storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
+                }
             }
             record.outcome = outcome
             record.finish(logger: logger, metrics: metrics)
