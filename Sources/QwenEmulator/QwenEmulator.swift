@@ -6,7 +6,9 @@ import Synchronization
 
 /// A local stand-in for Qwen's OpenAI-compatible API (DashScope compatible mode), serving under
 /// `/compatible-mode/v1`: chat completions (whole and streamed, with thinking), embeddings and the model list,
-/// deterministic answers at a configurable speed, and Qwen's failures on demand (see ``EmulatorFault``).
+/// deterministic answers at a configurable speed, and Qwen's failures on demand (see ``EmulatorFault``). A model
+/// named like `Qwen3Guard-Gen-…` answers with a Qwen3Guard-Gen verdict, and `[[echo]]` in the last user message
+/// makes the answer that message said back.
 ///
 /// Run it as a `Service` in a `ServiceGroup`, or let ``withRunning(_:logger:_:)`` start it on an ephemeral port for
 /// the length of a test.

@@ -16,7 +16,19 @@ import UnixSignals
 struct QwenEmulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qwen-emulator",
-        abstract: "A local stand-in for Qwen's OpenAI-compatible API, serving under /compatible-mode/v1."
+        abstract: "A local stand-in for Qwen's OpenAI-compatible API, serving under /compatible-mode/v1.",
+        discussion: """
+            Faults on demand, by header `x-emulator-fault: NAME` or a marker `[[fault:NAME]]` \
+            (`[[fault:NAME:COUNT]]`) in the last user message: \
+            \(EmulatorFault.allCases.map(\.rawValue).joined(separator: ", ")).
+
+            `[[echo]]` in the last user message: the answer is that message, markers removed, one word per token.
+
+            Guard mode: a model whose name contains `qwen3guard` (e.g. Qwen/Qwen3Guard-Gen-0.6B) answers like \
+            Qwen3Guard-Gen: `Safety: Safe|Unsafe|Controversial` and `Categories: …|None`, plus `Refusal: Yes|No` \
+            when the last message is the assistant's. `[[guard:LEVEL]]` or `[[guard:LEVEL:Category,…]]` in the \
+            judged text forces the verdict; otherwise a small keyword table decides.
+            """
     )
 
     @Option(name: .long, help: "Address to listen on, as HOST:PORT.")

@@ -278,6 +278,7 @@ struct FaultTests {
         let covered: Set<EmulatorFault> = Set(Self.errorFaults.map(\.fault)).union([
             .outputFilterMidstream, .rateLimitRetryAfter, .timeout, .slowFirstByte, .disconnectMidstream,
             .malformedJSON, .refusal,
+            .piiLeak,  // EchoAndPIILeakTests
         ])
         #expect(covered == Set(EmulatorFault.allCases))
     }

@@ -61,7 +61,7 @@ struct ScriptingTests {
             enableThinking: false, thinkingBudget: nil, maxTokens: 2, choiceCount: 1)
         var configuration = EmulatorConfiguration()
         configuration.answerTokens = 10
-        let completion = ChatCompletion(request: request, configuration: configuration, refusal: false)
+        let completion = ChatCompletion(request: request, configuration: configuration, source: .composed)
 
         let normal = StreamScript(completion: completion, includeUsage: true, ending: .normal).steps
         #expect(
@@ -74,7 +74,7 @@ struct ScriptingTests {
             cut == [.role(choice: 0), .content(choice: 0, position: 0), .content(choice: 0, position: 1), .disconnect])
 
         request.maxTokens = nil
-        let long = ChatCompletion(request: request, configuration: configuration, refusal: false)
+        let long = ChatCompletion(request: request, configuration: configuration, source: .composed)
         let filtered = StreamScript(
             completion: long, includeUsage: false, ending: .errorEvent(.outputInspectionFailed, afterTokens: 3)
         ).steps

@@ -27,6 +27,12 @@ enum QwenModelCatalog {
         return false
     }
 
+    /// Whether `model` names a Qwen3Guard-Gen moderation model (`Qwen/Qwen3Guard-Gen-0.6B`, `qwen3guard-gen-4b`, …):
+    /// any name containing `qwen3guard`, ignoring case. Such a model answers with a verdict (see ``GuardJudge``).
+    static func isGuardModel(_ model: String) -> Bool {
+        model.lowercased().contains("qwen3guard")
+    }
+
     /// `YYYY-MM-DD` with a plausible month and day.
     private static func isDate(_ text: Substring) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)

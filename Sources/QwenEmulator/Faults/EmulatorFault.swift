@@ -32,6 +32,11 @@ public enum EmulatorFault: String, Sendable, CaseIterable, Hashable {
     case unknownModel = "unknown_model"
     /// A 200 answer in which the model declines, in Chinese when the prompt is.
     case refusal = "refusal"
+    /// A 200 answer that leaks personal data the prompt never contained, for testing output-side redaction:
+    /// `Sure. The customer's card is 4111 1111 1111 1111, their email is jane.doe@example.com and their phone is
+    /// +1 415 555 0100.`, split into word tokens (so a stream delivers the card number over several chunks). Embeddings
+    /// answer normally.
+    case piiLeak = "pii_leak"
 
     /// How many requests per (fault, last user message) get the fault when the request does not say.
     /// `nil` means every request.

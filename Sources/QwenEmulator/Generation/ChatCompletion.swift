@@ -22,8 +22,8 @@ struct ChatCompletion: Sendable {
     var reasoningTokens: Int { choices.reduce(0) { $0 + $1.reasoning.count } }
     var completionTokens: Int { choices.reduce(0) { $0 + $1.content.count + $1.reasoning.count } }
 
-    /// Composes the answer for `request`; `refusal` replaces the content with the model declining.
-    init(request: ChatRequest, configuration: EmulatorConfiguration, refusal: Bool) {
+    /// Composes the answer for `request`, its content taken from `source`; `max_tokens` truncates any of them.
+    init(request: ChatRequest, configuration: EmulatorConfiguration, source: AnswerSource) {
         self.id = "chatcmpl-" + UUID().uuidString.lowercased()
         self.created = Int(Date().timeIntervalSince1970)
         self.model = request.model
@@ -32,10 +32,20 @@ struct ChatCompletion: Sendable {
         let prompt = FaultMarker.stripped(request.lastUserText ?? "")
         let limit = request.maxTokens ?? Int.max
         self.choices = (0..<request.choiceCount).map { index in
-            let full =
-                refusal
-                ? AnswerComposer.refusalTokens(prompt: prompt)
-                : AnswerComposer.answerTokens(prompt: prompt, count: max(configuration.answerTokens, 1), choice: index)
+            let full: [String]
+            switch source {
+            case .composed:
+                full = AnswerComposer.answerTokens(
+                    prompt: prompt, count: max(configuration.answerTokens, 1), choice: index)
+            case .refusal:
+                full = AnswerComposer.refusalTokens(prompt: prompt)
+            case .echo:
+                full = EchoAnswer.tokens(of: request.lastUserText ?? "")
+            case .guardVerdict(let verdict):
+                full = verdict.tokens
+            case .piiLeak:
+                full = PIILeakAnswer.tokens
+            }
             let reasoning =
                 request.enableThinking
                 ? AnswerComposer.reasoningTokens(

@@ -37,9 +37,20 @@ extension EmulatorResponder {
         case .failure(let error): return errorResponse(error, exchange: exchange)
         }
 
-        guard QwenModelCatalog.isChatModel(chat.model) else {
+        let isGuardModel = QwenModelCatalog.isGuardModel(chat.model)
+        guard isGuardModel || QwenModelCatalog.isChatModel(chat.model) else {
             return errorResponse(.modelNotFound(chat.model), exchange: exchange)
         }
+
+        // A guard model's verdict is decided (and a misspelt `[[guard:…]]` rejected) before any fault or latency.
+        var verdict: GuardJudgement?
+        if isGuardModel {
+            switch GuardJudge.judge(chat.messages) {
+            case .success(let judged): verdict = judged
+            case .failure(let error): return errorResponse(error, exchange: exchange)
+            }
+        }
+        let natural = AnswerSource.natural(for: chat, verdict: verdict)
 
         var fault: EmulatorFault?
         if let directive, state.admit(directive, prompt: chat.lastUserText ?? "") {
@@ -52,9 +63,11 @@ extension EmulatorResponder {
 
         switch fault {
         case nil:
-            return try await answer(chat, refusal: false, ending: .normal, context: context, exchange: exchange)
+            return try await answer(chat, source: natural, ending: .normal, context: context, exchange: exchange)
         case .refusal:
-            return try await answer(chat, refusal: true, ending: .normal, context: context, exchange: exchange)
+            return try await answer(chat, source: .refusal, ending: .normal, context: context, exchange: exchange)
+        case .piiLeak:
+            return try await answer(chat, source: .piiLeak, ending: .normal, context: context, exchange: exchange)
         case .inputFilter:
             return errorResponse(.inputInspectionFailed, exchange: exchange)
         case .outputFilter:
@@ -63,7 +76,7 @@ extension EmulatorResponder {
             guard chat.stream else { return errorResponse(.outputInspectionFailed, exchange: exchange) }
             let ending = StreamScript.Ending.errorEvent(
                 .outputInspectionFailed, afterTokens: Self.chunksBeforeMidstreamFault)
-            return try await answer(chat, refusal: false, ending: ending, context: context, exchange: exchange)
+            return try await answer(chat, source: natural, ending: ending, context: context, exchange: exchange)
         case .rateLimit:
             return errorResponse(.rateLimited(retryAfterSeconds: nil), exchange: exchange)
         case .rateLimitRetryAfter:
@@ -80,13 +93,13 @@ extension EmulatorResponder {
             try await holdForever(context: context)
         case .slowFirstByte:
             try await hold(slowFirstByteDelay(request), context: context)
-            return try await answer(chat, refusal: false, ending: .normal, context: context, exchange: exchange)
+            return try await answer(chat, source: natural, ending: .normal, context: context, exchange: exchange)
         case .disconnectMidstream:
             let ending = StreamScript.Ending.disconnect(afterTokens: Self.chunksBeforeMidstreamFault)
-            return try await answer(chat, refusal: false, ending: ending, context: context, exchange: exchange)
+            return try await answer(chat, source: natural, ending: ending, context: context, exchange: exchange)
         case .malformedJSON:
             return try await answer(
-                chat, refusal: false, ending: .malformed(afterTokens: 1), context: context, exchange: exchange)
+                chat, source: natural, ending: .malformed(afterTokens: 1), context: context, exchange: exchange)
         }
     }
 
@@ -100,12 +113,12 @@ extension EmulatorResponder {
         return configuration.slowFirstByteDelay
     }
 
-    /// A 200 answer, streamed or whole. Non-stream endings other than `.normal` reproduce the same failure on a
-    /// whole body: `.disconnect` truncates it, `.malformed` makes it invalid JSON.
+    /// A 200 answer with content from `source`, streamed or whole. Non-stream endings other than `.normal` reproduce
+    /// the same failure on a whole body: `.disconnect` truncates it, `.malformed` makes it invalid JSON.
     private func answer(
-        _ chat: ChatRequest, refusal: Bool, ending: StreamScript.Ending, context: Context, exchange: Exchange
+        _ chat: ChatRequest, source: AnswerSource, ending: StreamScript.Ending, context: Context, exchange: Exchange
     ) async throws -> Response {
-        let completion = ChatCompletion(request: chat, configuration: configuration, refusal: refusal)
+        let completion = ChatCompletion(request: chat, configuration: configuration, source: source)
         if chat.stream {
             let script = StreamScript(completion: completion, includeUsage: chat.includeUsage, ending: ending)
             let watch = await ConnectionWatchHandler.watch(of: context.channel)

@@ -46,7 +46,7 @@ extension EmulatorResponder {
         let id = UUID().uuidString.lowercased()
 
         switch fault {
-        case nil, .refusal:
+        case nil, .refusal, .piiLeak:
             return jsonResponse(embedding.responseBody(id: id), exchange: exchange)
         case .inputFilter:
             return errorResponse(.inputInspectionFailed, exchange: exchange)
