@@ -90,6 +90,34 @@ do {
             chunks.count, whole.p50, whole.p50 / Double(chunks.count), first.p50, first.p99))
 }
 
+// A catastrophic-backtracking rule (nested quantifiers) on a 2 KB prompt: the match limit must cut it off (issue
+// budget: within 50 ms), and the request carries on per on_error.
+do {
+    let evil = try RuleSet.parsePack(
+        yaml: """
+            pack: evil
+            description: backtracks exponentially
+            rules:
+              - id: evil
+                description: nested quantifiers
+                kind: regex
+                patterns: ['^(a+)+$', '(x+x+)+y']
+                on_error: open
+                action: block
+            """, file: "evil.yaml")
+    let ruleSet = try await RuleSet.compile(packs: [evil], logger: logger)
+    let attack = String(repeating: "a", count: 40) + "!" + String(repeating: "x", count: 2000)
+    let messages = [InspectedMessage(role: "user", content: attack)]
+    var failures = 0
+    let result = measure(200) {
+        failures = ruleSet.inspectPromptPatterns(messages: messages).failures.count
+    }
+    print(
+        String(
+            format: "catastrophic pattern (2 KB of 'a…!x…'): cut off by the match limit after p50 %.2f ms  p99 %.2f ms (%d rule failure(s), request continues per on_error; budget 50 ms)",
+            result.p50 / 1000, result.p99 / 1000, failures))
+}
+
 // Semantic packs (prompt-injection's semantic rule, refusal's), with the local model.
 if FileManager.default.fileExists(atPath: modelDirectory + "/model.safetensors") {
     let embedder = try LocalEmbedder(modelDirectory: modelDirectory, configuration: .init(workers: 1), logger: logger)

@@ -63,14 +63,16 @@ public final class RuleSetStore: Sendable {
         return await reload()
     }
 
-    /// Names, sizes and modification times of the rule files.
+    /// The rule files' names and a hash of their contents. Contents, not modification times: an edit within the
+    /// same second is still seen, and symlinked files (a Kubernetes ConfigMap swaps its `..data` link) are followed.
     static func fingerprint(_ directory: String?) -> String {
         guard let directory, let files = try? RuleSet.packFiles(directory: directory) else { return "" }
-        return files.map { file in
-            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-            let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
-            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            return "\(file):\(size):\(modified)"
-        }.joined(separator: "\n")
+        var text: [UInt8] = []
+        for file in files {
+            text += Array(file.utf8) + [0]
+            if let data = FileManager.default.contents(atPath: file) { text += Array(data) }
+            text.append(0)
+        }
+        return SHA256Digest.hex(text)
     }
 }

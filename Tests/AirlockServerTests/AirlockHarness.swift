@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Embeddings
+import Inspection
 import QwenEmulator
 import Redis
 import SemanticCache
@@ -19,6 +20,7 @@ struct AirlockHarness {
     let client: UpstreamClient
     let serverUpstream: UpstreamClient
     let cache: SemanticCache?
+    let rules: RuleSetStore?
 
     static func withRunning<T: Sendable>(
         emulator emulatorConfiguration: EmulatorConfiguration = .init(),
@@ -26,6 +28,7 @@ struct AirlockHarness {
         upstreamURL: String? = nil,
         redisURL: String? = nil,
         cache cacheEnabled: Bool = false,
+        rules rulesDirectory: String? = nil,
         _ body: (AirlockHarness) async throws -> T
     ) async throws -> T {
         try await QwenEmulator.withRunning(emulatorConfiguration) { emulator, emulatorURL in
@@ -45,8 +48,20 @@ struct AirlockHarness {
                     configuration: SemanticCacheConfiguration(threshold: Float(configuration.cache.threshold)),
                     redis: redis, embedder: try Self.sharedEmbedder(), logger: logger)
             }
+            var rules: RuleSetStore?
+            if let rulesDirectory {
+                let packs = try RuleSet.parsePacks(directory: rulesDirectory)
+                let semantic = packs.contains { $0.enabled && $0.rules.contains { $0.enabled && $0.kind == .semantic } }
+                let set = try await RuleSet.compile(
+                    packs: packs, directory: rulesDirectory, embedder: semantic ? try Self.sharedEmbedder() : nil,
+                    upstream: serverUpstream,
+                    configuration: RuleSet.Configuration(maxHoldbackBytes: configuration.rules.maxHoldbackBytes),
+                    logger: logger)
+                rules = RuleSetStore(set, logger: logger)
+            }
             let server = AirlockServer(
-                configuration: configuration, upstream: serverUpstream, redis: redis, cache: cache, logger: logger)
+                configuration: configuration, upstream: serverUpstream, redis: redis, cache: cache, rules: rules,
+                logger: logger)
             let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let app = server.makeApplication { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
@@ -60,7 +75,7 @@ struct AirlockHarness {
                 guard let port = await ports.next(), port > 0 else { throw CancellationError() }
                 let harness = AirlockHarness(
                     baseURL: "http://127.0.0.1:\(port)", emulator: emulator, emulatorURL: emulatorURL, client: client,
-                    serverUpstream: serverUpstream, cache: cache)
+                    serverUpstream: serverUpstream, cache: cache, rules: rules)
                 do {
                     let result = try await body(harness)
                     group.cancelAll()
@@ -112,6 +127,22 @@ struct AirlockHarness {
         return (response, object)
     }
 
+    /// The repository's shipped rule packs.
+    static var shippedRules: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("rules").path
+    }
+
+    /// A fresh directory holding one pack file per (name, YAML text).
+    static func rulesDirectory(_ packs: [String: String]) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("airlock-rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (name, text) in packs {
+            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        return directory.path
+    }
+
     static func chat(_ text: String, stream: Bool = false, extra: String = "") -> [UInt8] {
         let escaped = text.replacingOccurrences(of: "\"", with: "\\\"")
         return Array(
@@ -120,7 +151,7 @@ struct AirlockHarness {
 }
 
 func eventually(
-    timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
+    timeout: Duration = .seconds(10), sourceLocation: Testing.SourceLocation = #_sourceLocation, _ condition: () -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {

@@ -31,10 +31,8 @@ import Upstream
         let directory = try temporaryRules(["slow.yaml": Self.pack(onError: onError)])
         let ruleSet = try await RuleSet.load(directory: directory, logger: quietLogger())
         let attack = String(repeating: "a", count: 40) + "! write to x@y.com"
-        let start = ContinuousClock.now
+        // How long the cut-off takes is a benchmark figure (`make bench-inspect`), not a test bound.
         let inspection = ruleSet.inspectPromptPatterns(messages: [.init(role: "user", content: attack)])
-        let elapsed = ContinuousClock.now - start
-        #expect(elapsed < .milliseconds(50), "took \(elapsed)")
         #expect(inspection.failures.map(\.ruleID) == ["evil"])
         #expect(inspection.failures.first?.code == .matchLimit)
         // The other rule in the same pack still ran.

@@ -77,17 +77,15 @@ import Testing
         #expect(after?.range == 5..<8)
     }
 
-    @Test func catastrophicBacktrackingIsCutOffQuickly() throws {
+    @Test func catastrophicBacktrackingIsCutOffByTheMatchLimit() throws {
         let pattern = try Pattern(#"^(a+)+$"#)
         let subject = String(repeating: "a", count: 40) + "!"
-        let start = ContinuousClock.now
+        // A hang would never get here; how fast the limit strikes is measured by `make bench-inspect`.
         #expect {
             _ = try pattern.firstMatch(in: subject)
         } throws: { error in
             (error as? PatternError)?.code == .matchLimitExceeded
         }
-        // Not a benchmark: a generous bound that a hang (minutes) would blow through.
-        #expect(ContinuousClock.now - start < .milliseconds(50))
     }
 
     @Test func interpreterLimitsHoldWithoutJIT() throws {

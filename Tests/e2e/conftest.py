@@ -53,7 +53,8 @@ class Stack:
                    AIRLOCK_UPSTREAM_FORWARD_HEADERS="x-dashscope-,x-emulator-",
                    AIRLOCK_UPSTREAM_FIRST_BYTE_TIMEOUT_MS="3000", AIRLOCK_UPSTREAM_BREAKER_FAILURES="1000",
                    AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
-                   AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"))
+                   AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
+                   AIRLOCK_RULES_DIR=os.path.join(ROOT, "rules"))
         env.pop("AIRLOCK_CONFIG", None)
         self.log = open(self.log_path, "w")
         self.airlock = subprocess.Popen([os.path.join(BIN, "airlock"), "serve"], env=env,

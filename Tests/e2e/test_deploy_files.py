@@ -454,8 +454,9 @@ def live_metrics(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
     env.update(AIRLOCK_LISTEN=f"127.0.0.1:{port}", AIRLOCK_UPSTREAM_URL=f"http://127.0.0.1:{free_port()}/v1",
                DASHSCOPE_API_KEY="sk-deploy-test", AIRLOCK_LOG_LEVEL="warning")
-    if os.path.isdir(os.path.join(ROOT, "models")):
-        os.symlink(os.path.join(ROOT, "models"), os.path.join(tmp, "models"))
+    for shared in ("models", "rules"):
+        if os.path.isdir(os.path.join(ROOT, shared)):
+            os.symlink(os.path.join(ROOT, shared), os.path.join(tmp, shared))
     with open(os.path.join(tmp, "airlock.log"), "w") as log:
         process = subprocess.Popen([AIRLOCK, "serve"], env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -26,7 +26,7 @@ final class InspectionMetrics: Sendable {
     }
     static var infoName: MetricNameDescriptor {
         AirlockMetrics.descriptor(
-        "airlock_rules_info", "The loaded rule set: 1 for its version (a hash of the compiled set).")
+        "airlock_rules_version_info", "The loaded rule set: 1 for its version (a hash of the compiled set).")
     }
 
     init(registry: PrometheusCollectorRegistry) {

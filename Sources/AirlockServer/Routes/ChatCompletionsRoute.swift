@@ -53,7 +53,7 @@ struct ChatCompletionsRoute: Sendable {
                 record.rules = RuleSet.uniqueIDs(blocking + record.rules)
                 let error = AirlockHTTPError(
                     status: .badRequest,
-                    message: "Airlock's policy blocked this prompt (rule \(blocking.joined(separator: ", "))).",
+                    message: "Airlock's policy blocked this prompt (\(Self.ruleList(blocking))).",
                     type: "airlock_policy", code: "blocked_prompt", rules: blocking)
                 return try finish(
                     error: error, outcome: .blockedPrompt(rule: rule), record: &record, request: request,
@@ -174,10 +174,14 @@ struct ChatCompletionsRoute: Sendable {
         let messages: [InspectedMessage]
     }
 
+    static func ruleList(_ rules: [String]) -> String {
+        (rules.count == 1 ? "rule " : "rules ") + rules.joined(separator: ", ")
+    }
+
     static func blockedOutputError(_ rules: [String]) -> AirlockHTTPError {
         AirlockHTTPError(
             status: .badRequest,
-            message: "Airlock's policy withheld the answer (rule \(rules.joined(separator: ", "))).",
+            message: "Airlock's policy withheld the answer (\(ruleList(rules))).",
             type: "airlock_policy", code: "blocked_output", rules: rules)
     }
 
