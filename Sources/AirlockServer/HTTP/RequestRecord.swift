@@ -48,6 +48,8 @@ struct RequestRecord: Sendable {
         if let outcome { metadata["outcome"] = "\(outcome)" }
         if let target { metadata["upstream"] = "\(target)" }
         if attempts > 1 { metadata["attempts"] = "\(attempts)" }
+        // Rule ids only: never the text a rule matched.
+        if !rules.isEmpty { metadata["rules"] = "\(rules.joined(separator: ","))" }
         logger.info("request", metadata: metadata)
     }
 
