@@ -33,7 +33,7 @@ public struct AirlockServer: Sendable {
     /// inspection.
     public init(
         configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, cache: SemanticCache? = nil,
-        rules: RuleSetStore? = nil, logger: Logger
+        rules: RuleSetStore? = nil, embeddingTimer: EmbeddingTimer? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.cache = cache
@@ -44,7 +44,9 @@ public struct AirlockServer: Sendable {
         self.fleet = redis.map { FleetStats(redis: $0, logger: logger) }
         self.readiness = UpstreamReadiness(client: upstream, configuration: configuration)
         self.metrics = AirlockMetrics(
-            registry: PrometheusCollectorRegistry(), targets: UpstreamRouter.targetNames(configuration), fleet: fleet)
+            registry: PrometheusCollectorRegistry(), targets: UpstreamRouter.targetNames(configuration), fleet: fleet,
+            redis: redis?.statistics)
+        embeddingTimer?.attach(metrics.embedding)
         self.router = UpstreamRouter(client: upstream, configuration: configuration, metrics: metrics)
         // With rules, the refusal pack's phrase rules decide `refusal_model`; without, the built-in phrases.
         self.classifier = OutcomeClassifier(

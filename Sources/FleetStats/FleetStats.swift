@@ -50,8 +50,10 @@ public final class FleetStats: Service, Sendable {
             var fields = pending.counts[minute, default: [:]]
             fields["requests", default: 0] += 1
             fields["o:\(summary.outcome.name)", default: 0] += 1
-            if summary.outcome.kind == .blocked {
-                for rule in summary.rules { fields["r:\(rule)", default: 0] += 1 }
+            // The rule that blocked (the first blocking one), as in airlock_blocks_total; the ledger keeps them all.
+            switch summary.outcome {
+            case .blockedPrompt(let rule), .blockedOutput(let rule): fields["r:\(rule)", default: 0] += 1
+            default: break
             }
             if let cache = summary.cache { fields["c:\(cache.rawValue)", default: 0] += 1 }
             fields["l:\(LatencyBuckets.index(of: summary.durationMilliseconds))", default: 0] += 1

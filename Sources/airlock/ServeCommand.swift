@@ -39,10 +39,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // One embedding engine for the cache and the semantic rules, made only if either needs it.
         var sharedEmbedder: (any Embedder)?
+        let embeddingTimer = EmbeddingTimer()
         func embedder(for user: String) throws -> any Embedder {
             if let sharedEmbedder { return sharedEmbedder }
             do {
-                let made = try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger)
+                let made = embeddingTimer.timing(
+                    try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger))
                 sharedEmbedder = made
                 return made
             } catch {
@@ -70,7 +72,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let server = AirlockServer(
-            configuration: configuration, upstream: upstream, redis: redis, cache: cache, rules: rules, logger: logger)
+            configuration: configuration, upstream: upstream, redis: redis, cache: cache, rules: rules,
+            embeddingTimer: embeddingTimer, logger: logger)
         logger.notice(
             "airlock starting",
             metadata: [

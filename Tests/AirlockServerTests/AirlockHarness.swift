@@ -172,3 +172,12 @@ func sseEvents(_ bytes: [UInt8]) -> [[String: Any]?] {
         return .some(try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])
     }
 }
+
+/// The repository's rule files, to combine with test packs.
+enum RuleSetFiles {
+    static func shipped() throws -> [(name: String, text: String)] {
+        let directory = AirlockHarness.shippedRules
+        return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
+            .map { ($0, try String(contentsOfFile: directory + "/" + $0, encoding: .utf8)) }
+    }
+}

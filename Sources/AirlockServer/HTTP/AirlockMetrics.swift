@@ -1,6 +1,7 @@
 import FleetStats
 import Outcomes
 import Prometheus
+import Redis
 import Synchronization
 
 /// Every metric Airlock's server records, created once with fixed labels (label values come from configuration or
@@ -18,6 +19,12 @@ final class AirlockMetrics: Sendable {
     private let cacheLookups: [String: Prometheus.Counter]
     /// Rule findings, blocks, failures, reloads, the rules version, inspection time.
     let inspection: InspectionMetrics
+    /// Time Airlock itself adds before the answer's first byte (the upstream's time taken out).
+    let overhead: DurationHistogram
+    let embedding: DurationHistogram
+    private let redisErrors: [String: Prometheus.Counter]
+    private let redisErrorsSeen = Mutex<[String: Int]>([:])
+    private let redisStatistics: RedisStatistics?
 
     static let latencyBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -31,9 +38,10 @@ final class AirlockMetrics: Sendable {
 
     static let routes = ["chat", "embeddings", "models"]
 
-    init(registry: PrometheusCollectorRegistry, targets: [String], fleet: FleetStats?) {
+    init(registry: PrometheusCollectorRegistry, targets: [String], fleet: FleetStats?, redis: RedisStatistics? = nil) {
         self.registry = registry
         self.fleet = fleet
+        self.redisStatistics = redis
         let requestsName = Self.descriptor("airlock_requests_total", "Requests by route and outcome (one outcome each).")
         var requests: [String: Prometheus.Counter] = [:]
         for route in Self.routes {
@@ -84,6 +92,38 @@ final class AirlockMetrics: Sendable {
         }
         self.cacheLookups = lookups
         self.inspection = InspectionMetrics(registry: registry)
+        self.overhead = registry.makeDurationHistogram(
+            descriptor: Self.descriptor(
+                "airlock_overhead_seconds",
+                "Time Airlock adds before the first byte of its answer: validation, inspection of the prompt, cache lookup, routing (the upstream's own time taken out; all of it for hits and blocks)."),
+            buckets: InspectionMetrics.buckets)
+        self.embedding = registry.makeDurationHistogram(
+            descriptor: Self.descriptor(
+                "airlock_embedding_duration_seconds", "Time per embedding call (cache keys, semantic rules)."),
+            buckets: InspectionMetrics.buckets)
+        let redisErrorsName = Self.descriptor(
+            "airlock_redis_errors_total",
+            "Redis calls that failed, by kind: timeout, connection_lost, connect_failure, failed_fast (Redis known down).")
+        var redisErrors: [String: Prometheus.Counter] = [:]
+        for kind in ["timeout", "connection_lost", "connect_failure", "failed_fast"] {
+            redisErrors[kind] = registry.makeCounter(descriptor: redisErrorsName, labels: [("kind", kind)])
+        }
+        self.redisErrors = redisErrors
+    }
+
+    /// Brings the Redis error counters up to the client's own counts (read when /metrics is scraped).
+    private func syncRedisErrors() {
+        guard let statistics = redisStatistics else { return }
+        let now = [
+            "timeout": statistics.timeoutCount, "connection_lost": statistics.connectionLostCount,
+            "connect_failure": statistics.connectFailureCount, "failed_fast": statistics.failedFastCount,
+        ]
+        redisErrorsSeen.withLock { seen in
+            for (kind, count) in now where count > seen[kind, default: 0] {
+                redisErrors[kind]?.increment(by: Int64(count - seen[kind, default: 0]))
+                seen[kind] = count
+            }
+        }
     }
 
     static func kind(of outcomeName: String) -> String {
@@ -117,6 +157,7 @@ final class AirlockMetrics: Sendable {
     }
 
     func render() -> [UInt8] {
+        syncRedisErrors()
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer

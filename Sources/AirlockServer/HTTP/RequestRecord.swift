@@ -2,6 +2,7 @@ import FleetStats
 import Foundation
 import Logging
 import Outcomes
+import Prometheus
 import Synchronization
 
 /// What one request did, logged as a single structured line when it ends. Never holds prompt or answer text, nor keys.
@@ -17,6 +18,8 @@ struct RequestRecord: Sendable {
     var status = 0
     var upstreamStatus: Int?
     var upstreamFirstByte: Duration?
+    /// The whole time spent in the upstream router (every attempt and retry wait) until the answer's head arrived.
+    var upstreamTime: Duration?
     var bytesOut = 0
     var error: String?
     var outcome: Outcome?
@@ -51,6 +54,12 @@ struct RequestRecord: Sendable {
         // Rule ids only: never the text a rule matched.
         if !rules.isEmpty { metadata["rules"] = "\(rules.joined(separator: ","))" }
         logger.info("request", metadata: metadata)
+    }
+
+    /// The answer's first byte is about to leave: what Airlock itself took until now.
+    func recordOverhead(_ metrics: AirlockMetrics) {
+        let overhead = (ContinuousClock.now - startedAt) - (upstreamTime ?? .zero)
+        metrics.overhead.recordNanoseconds(max(0, overhead.nanoseconds))
     }
 
     /// The request is over: one log line, and the metrics.

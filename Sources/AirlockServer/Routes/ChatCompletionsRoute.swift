@@ -91,6 +91,7 @@ struct ChatCompletionsRoute: Sendable {
                     var allHeaders = headers
                     allHeaders[.airlockRequestID] = record.requestID
                     allHeaders[.airlockOutcome] = Outcome.cacheHit.description
+                    record.recordOverhead(metrics)
                     record.finish(logger: logger, metrics: metrics)
                     return Response(status: .ok, headers: allHeaders, body: body)
                 case .miss(let missVector):
@@ -107,9 +108,11 @@ struct ChatCompletionsRoute: Sendable {
         }
 
         let classifier = self.classifier
+        let routeStarted = ContinuousClock.now
         let routed = await router.route(
             method: "POST", path: "/chat/completions", from: request, body: bytes, chat: chat, stream: chat.stream,
             requestID: record.requestID, classify: { classifier.classify(status: $0, body: $1) })
+        record.upstreamTime = ContinuousClock.now - routeStarted
         record.target = routed.target.name
         record.attempts = routed.attempts
         record.upstreamFirstByte = routed.firstByte
@@ -211,6 +214,7 @@ struct ChatCompletionsRoute: Sendable {
         record.status = Int(error.status.code)
         record.error = error.code ?? error.type
         record.outcome = outcome
+        record.recordOverhead(metrics)
         record.finish(logger: logger, metrics: metrics)
         var response = try error.response(from: request, context: context)
         response.headers[.airlockRequestID] = record.requestID
@@ -231,6 +235,7 @@ struct ChatCompletionsRoute: Sendable {
         record.status = status
         record.bytesOut = body.count
         record.outcome = outcome
+        record.recordOverhead(metrics)
         record.finish(logger: logger, metrics: metrics)
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
@@ -254,6 +259,7 @@ struct ChatCompletionsRoute: Sendable {
         let metrics = self.metrics
         let classifier = self.classifier
         let maxHoldbackBytes = self.maxHoldbackBytes
+        record.recordOverhead(metrics)
         let body = ResponseBody { writer in
             var record = record
             record.status = 200
