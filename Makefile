@@ -6,12 +6,13 @@ APT_PACKAGES := libcurl4-openssl-dev libhiredis-dev libpcre2-dev libopenblas-dev
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
-.PHONY: help deps models build run test test-swift test-e2e bench-proxy bench-embed clean
+.PHONY: help deps models build run test test-swift test-e2e bench-proxy bench-ttfb bench-embed clean
 
 help:
 	@echo "make run          install what is missing, fetch the model, start Redis (and qwen-emulator without a key), serve"
 	@echo "make test         install what is missing, fetch the model, build and run every test"
-	@echo "make bench-proxy  wrk against qwen-emulator directly and through Airlock"
+	@echo "make bench-proxy  wrk against qwen-emulator directly and through Airlock (rules off, regex only, default)"
+	@echo "make bench-ttfb   streamed time to first byte and first answer text, inspection on versus off"
 	@echo "make bench-embed  embedding latency, throughput and memory"
 
 deps:
@@ -44,8 +45,11 @@ test-e2e:
 	.build/debug/airlock rules test rules
 	python3 -m pytest -q Tests/e2e
 
-bench-proxy: deps build
+bench-proxy: deps models build
 	@bash Benchmarks/bench-proxy.sh
+
+bench-ttfb: deps models build
+	@bash Benchmarks/bench-ttfb.sh
 
 bench-embed: deps models
 	@bash Benchmarks/bench-embed.sh

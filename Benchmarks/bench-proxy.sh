@@ -1,47 +1,65 @@
 #!/usr/bin/env bash
-# `make bench-proxy`: wrk against qwen-emulator directly and through Airlock (non-streaming), at 1 and 32 connections.
-# Prints requests/s, p50/p99 for both paths, and the latency Airlock adds on a miss (the cache is off: every request
-# goes upstream). A benchmark, not a test: it asserts nothing.
+# `make bench-proxy`: wrk against qwen-emulator directly and through Airlock (non-streaming), at 1 and 32 connections,
+# with three Airlock configurations on the same emulator: rules off (AIRLOCK_RULES_ENABLED=false, the proxy core),
+# the regex rules only (a copy of rules/ with the semantic rules disabled), and the default rules (regex + semantic:
+# every prompt, and the answer's opening for refusal detection, is embedded). Prints requests/s and p50/p99 per path
+# and the latency each adds on a miss (the cache is off: every request goes upstream). Every prompt carries a
+# counter, so no two are identical. BENCH_DURATION (10s) per run, BIN (.build/release).
+# A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release
+source Benchmarks/lib.sh
 DURATION="${BENCH_DURATION:-10s}"
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+bench_need
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "$1 did not come up" >&2; exit 1; }
+semantic_off=$(regex_only_rules "$work/rules-regex")
+check_rules "$work/rules-regex"
+check_rules rules
 
-emu_port=$(free_port); air_port=$(free_port)
-"$BIN/qwen-emulator" --listen "127.0.0.1:$emu_port" >/dev/null 2>&1 & pids+=($!)
-wait_up "http://127.0.0.1:$emu_port/compatible-mode/v1/models"
-AIRLOCK_LISTEN="127.0.0.1:$air_port" AIRLOCK_UPSTREAM_URL="http://127.0.0.1:$emu_port/compatible-mode/v1" \
-    DASHSCOPE_API_KEY=bench-key AIRLOCK_LOG_LEVEL=warning AIRLOCK_CACHE_ENABLED=false \
-    "$BIN/airlock" serve >/dev/null 2>&1 & pids+=($!)
-wait_up "http://127.0.0.1:$air_port/healthz"
+start_redis
+emu_port=$(free_port); off_port=$(free_port); regex_port=$(free_port); on_port=$(free_port)
+start_emulator "$emu_port"
+start_airlock rules-off "$off_port" "$emu_port" off
+start_airlock rules-regex "$regex_port" "$emu_port" "$work/rules-regex"
+start_airlock rules-on "$on_port" "$emu_port" "$PWD/rules"
 
 cat > "$work/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer bench-key"
-wrk.body = '{"model":"qwen-plus","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the boiling point of water at sea level?"}],"temperature":0.2}'
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("id", threads)
+end
+local counter = 0
+local head = '{"model":"qwen-plus","messages":[{"role":"system","content":"You are a helpful assistant."},'
+    .. '{"role":"user","content":"What is the boiling point of water at sea level? (#'
+local tail = ')"}],"temperature":0.2}'
+request = function()
+    counter = counter + 1
+    return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer bench-key"},
+        head .. (id or 0) .. "-" .. counter .. tail)
+end
 LUA
 
 run() { # name url connections threads
-    wrk -t"$4" -c"$3" -d"$DURATION" --latency -s "$work/post.lua" "$2" > "$work/$1.txt"
+    in_fg wrk -t"$4" -c"$3" -d"$DURATION" --latency -s "$work/post.lua" "$2" > "$work/$1.txt"
 }
-direct="http://127.0.0.1:$emu_port/compatible-mode/v1/chat/completions"
-via="http://127.0.0.1:$air_port/v1/chat/completions"
-# Warm both paths (connection pools, caches) before measuring.
-wrk -t1 -c4 -d2s -s "$work/post.lua" "$via" >/dev/null
-wrk -t1 -c4 -d2s -s "$work/post.lua" "$direct" >/dev/null
-run direct-1 "$direct" 1 1
-run via-1 "$via" 1 1
-run direct-32 "$direct" 32 2
-run via-32 "$via" 32 2
+declare -A url=(
+    [direct]="http://127.0.0.1:$emu_port/compatible-mode/v1/chat/completions"
+    [off]="http://127.0.0.1:$off_port/v1/chat/completions"
+    [regex]="http://127.0.0.1:$regex_port/v1/chat/completions"
+    [on]="http://127.0.0.1:$on_port/v1/chat/completions"
+)
+order=(direct off regex on)
+# Warm every path (connection pools, the embedder) before measuring.
+for path in "${order[@]}"; do in_fg wrk -t1 -c4 -d2s -s "$work/post.lua" "${url[$path]}" >/dev/null; done
+for conns in 1 32; do
+    threads=$(( conns == 1 ? 1 : 2 ))
+    for path in "${order[@]}"; do run "$path-$conns" "${url[$path]}" "$conns" "$threads"; done
+done
 
+echo "wrk, non-streaming chat completions, $DURATION per run, $(nproc) cores; cache off (every request goes upstream)."
+echo "Regex rules only: a copy of rules/ with $semantic_off semantic rule(s) set to enabled: false."
+echo
 python3 - "$work" <<'PY'
 import re, sys, os
 work = sys.argv[1]
@@ -54,17 +72,24 @@ def parse(name):
     p = {k: ms(v) for k, v in re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     return rps, p["50"], p["99"], int(errors.group(1)) if errors else 0
-print(f"{'path':<22}{'conns':>6}{'req/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+labels = {"direct": "emulator direct", "off": "Airlock, rules off", "regex": "Airlock, regex rules only",
+          "on": "Airlock, default rules"}
+print(f"{'path':<28}{'conns':>6}{'req/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
 rows = {}
 for conns in (1, 32):
-    for path in ("direct", "via"):
+    for path in labels:
         r = parse(f"{path}-{conns}")
         rows[(path, conns)] = r
-        label = "emulator direct" if path == "direct" else "through Airlock"
-        print(f"{label:<22}{conns:>6}{r[0]:>11.0f}{r[1]:>9.3f}{r[2]:>9.3f}{r[3]:>9}")
-for conns in (1, 32):
-    d, v = rows[("direct", conns)], rows[("via", conns)]
-    print(f"Airlock adds at {conns:>2} connection(s): p50 {v[1]-d[1]:+.3f} ms, p99 {v[2]-d[2]:+.3f} ms")
-print("budget: <= 0.3 ms added at p50 with one connection "
+        print(f"{labels[path]:<28}{conns:>6}{r[0]:>11.0f}{r[1]:>9.3f}{r[2]:>9.3f}{r[3]:>9}")
+print()
+for path in ("off", "regex", "on"):
+    for conns in (1, 32):
+        d, v = rows[("direct", conns)], rows[(path, conns)]
+        print(f"{labels[path] + ' adds':<31}at {conns:>2} connection(s): "
+              f"p50 {v[1]-d[1]:+.3f} ms, p99 {v[2]-d[2]:+.3f} ms   [vs emulator direct]")
+for path, base, what in (("regex", "off", "regex rules"), ("on", "regex", "semantic rules (prompt and answer embedded)")):
+    v, b = rows[(path, 1)], rows[(base, 1)]
+    print(f"{what} add at 1 connection: p50 {v[1]-b[1]:+.3f} ms   [{labels[path]} vs {labels[base]}]")
+print("budget: <= 0.3 ms added at p50 with one connection, rules off (the proxy core) "
       "(peers, third-party sequential loopback figures: LiteLLM 4.3 ms, Portkey 2.4 ms, Bifrost 0.44 ms)")
 PY

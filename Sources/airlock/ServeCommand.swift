@@ -43,8 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
         func embedder(for user: String) throws -> any Embedder {
             if let sharedEmbedder { return sharedEmbedder }
             do {
-                let made = embeddingTimer.timing(
-                    try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger))
+                // Timed inside the memory, so the histogram shows model calls; the memory lets the semantic rules
+                // and the cache share one embedding of a prompt.
+                let made = MemoizingEmbedder(
+                    embeddingTimer.timing(
+                        try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger)))
                 sharedEmbedder = made
                 return made
             } catch {
