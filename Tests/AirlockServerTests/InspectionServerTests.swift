@@ -184,6 +184,29 @@ import Upstream
         }
     }
 
+    @Test func guardRefusalYesOnAnAnswerSetsRefusalModel() async throws {
+        try await QwenEmulator.withRunning { guardEmulator, guardURL in
+            let pack = Self.guardPack(url: guardURL, onError: "open").replacingOccurrences(
+                of: "scope: prompt", with: "scope: output")
+            let rules = try AirlockHarness.rulesDirectory(["guard.yaml": pack])
+            try await AirlockHarness.withRunning(rules: rules) { airlock in
+                // No refusal pack here: only the guard can say the model declined.
+                for stream in [false, true] {
+                    let (response, body) = try await Self.ask(
+                        airlock, "[[echo]] I'm sorry, but I can't help with that request.", stream: stream)
+                    #expect(response.status == 200)
+                    let outcome = stream
+                        ? String(decoding: body, as: UTF8.self).contains(": x-airlock-outcome: refusal_model")
+                        : response.header("x-airlock-outcome") == "refusal_model"
+                    #expect(outcome, "stream: \(stream)")
+                }
+                let (fine, _) = try await Self.ask(airlock, "[[echo]] Paris is the capital of France.")
+                #expect(fine.header("x-airlock-outcome") == "ok")
+                #expect(guardEmulator.stats.chatRequests == 3)
+            }
+        }
+    }
+
     @Test(arguments: ["open", "closed"])
     func guardThatTimesOutIsHandledPerOnError(onError: String) async throws {
         try await QwenEmulator.withRunning { guardEmulator, guardURL in
