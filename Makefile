@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-APT_PACKAGES := libcurl4-openssl-dev libhiredis-dev libpcre2-dev libopenblas-dev redis-server wrk curl prometheus
+APT_PACKAGES := libcurl4-openssl-dev libhiredis-dev libpcre2-dev libopenblas-dev redis-server wrk curl prometheus \
+	python3-yaml
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 

@@ -12,16 +12,11 @@ source Benchmarks/lib.sh
 DURATION="${BENCH_DURATION:-10s}"
 bench_need
 
-semantic_off=$(regex_only_rules "$work/rules-regex")
-check_rules "$work/rules-regex"
-check_rules rules
-
 start_redis
-emu_port=$(free_port); off_port=$(free_port); regex_port=$(free_port); on_port=$(free_port)
+emu_port=$(free_port)
 start_emulator "$emu_port"
-start_airlock rules-off "$off_port" "$emu_port" off
-start_airlock rules-regex "$regex_port" "$emu_port" "$work/rules-regex"
-start_airlock rules-on "$on_port" "$emu_port" "$PWD/rules"
+start_rule_configurations "$emu_port"
+off_port=$OFF_PORT; regex_port=$REGEX_PORT; on_port=$ON_PORT
 
 cat > "$work/post.lua" <<'LUA'
 local threads = 0
@@ -58,7 +53,7 @@ for conns in 1 32; do
 done
 
 echo "wrk, non-streaming chat completions, $DURATION per run, $(nproc) cores; cache off (every request goes upstream)."
-echo "Regex rules only: a copy of rules/ with $semantic_off semantic rule(s) set to enabled: false."
+echo "Regex rules only: a copy of rules/ with $SEMANTIC_OFF semantic rule(s) set to enabled: false."
 echo
 python3 - "$work" <<'PY'
 import re, sys, os

@@ -17,21 +17,16 @@ FIRST_BYTE_MS="${BENCH_FIRST_BYTE_MS:-20}"
 ANSWER_TOKENS="${BENCH_ANSWER_TOKENS:-30}"
 bench_need
 
-semantic_off=$(regex_only_rules "$work/rules-regex")
-check_rules "$work/rules-regex"
-check_rules rules
-
 start_redis
-emu_port=$(free_port); off_port=$(free_port); regex_port=$(free_port); on_port=$(free_port)
+emu_port=$(free_port)
 start_emulator "$emu_port" --tokens-per-second "$TPS" --first-byte-latency-ms "$FIRST_BYTE_MS" \
     --answer-tokens "$ANSWER_TOKENS"
-start_airlock rules-off "$off_port" "$emu_port" off
-start_airlock rules-regex "$regex_port" "$emu_port" "$work/rules-regex"
-start_airlock rules-on "$on_port" "$emu_port" "$PWD/rules"
+start_rule_configurations "$emu_port"
+off_port=$OFF_PORT; regex_port=$REGEX_PORT; on_port=$ON_PORT
 
 echo "Streamed time to first byte: $REQUESTS sequential requests per path after $WARMUP warm-up, emulator at" \
     "$TPS tokens/s, ${FIRST_BYTE_MS} ms to its first byte, $ANSWER_TOKENS-token answers; $(nproc) cores."
-echo "Regex-only rules: a copy of rules/ with $semantic_off semantic rule(s) set to enabled: false."
+echo "Regex-only rules: a copy of rules/ with $SEMANTIC_OFF semantic rule(s) set to enabled: false."
 echo
 
 in_fg python3 - "$REQUESTS" "$WARMUP" \

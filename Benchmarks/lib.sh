@@ -91,57 +91,38 @@ start_airlock() {
     wait_up "http://127.0.0.1:$port/healthz" "$!" "$work/airlock-$name.log"
 }
 
-# regex_only_rules DIR: a copy of rules/ in DIR with every semantic rule disabled (an `enabled: false` line at the
-# rule's key indentation, replacing one that is there); prints how many. Check the copy with check_rules.
+# regex_only_rules DIR: a copy of rules/ in DIR with every semantic rule disabled; prints how many. Check the copy
+# with check_rules.
 regex_only_rules() {
     local dir=$1
     mkdir -p "$dir"
-    cp rules/*.yaml "$dir"/
-    [[ -f rules/schema.json ]] && cp rules/schema.json "$dir"/
+    cp rules/* "$dir"/
     python3 - "$dir" <<'PY'
-import pathlib, re, sys
-KEY = re.compile(r"^( *)(- +)?([A-Za-z_]+)\s*:\s*(.*)$")
-def key(line):  # (column where the key starts, whether the line starts a list item, key, value) or None
-    found = KEY.match(line.rstrip("\r\n"))
-    if not found:
-        return None
-    return len(found.group(1)) + len(found.group(2) or ""), bool(found.group(2)), found.group(3), found.group(4)
-def semantic(value):
-    return re.sub(r"\s+#.*$", "", value).strip().strip("'\"") == "semantic"
+import pathlib, sys, yaml
 disabled = 0
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.yaml")):
-    lines = path.read_text().splitlines(keepends=True)
-    position = 0
-    while position < len(lines):
-        found = key(lines[position])
-        if not found or found[2] != "kind" or not semantic(found[3]):
-            position += 1
-            continue
-        column = found[0]
-        def ends_rule(line):  # a line indented less than the rule's keys (blank lines and comments never do)
-            stripped = line.strip()
-            return bool(stripped) and not stripped.startswith("#") and len(line) - len(line.lstrip(" ")) < column
-        def starts_rule(line):  # "- key: …" with the key at the rule's column
-            k = key(line)
-            return bool(k) and k[1] and k[0] == column
-        start = position  # back to the rule's "- " line
-        while start > 0 and not starts_rule(lines[start]):
-            if ends_rule(lines[start - 1]) and not starts_rule(lines[start - 1]):
-                break
-            start -= 1
-        end = position + 1  # forward to the next rule or the end of the list
-        while end < len(lines) and not ends_rule(lines[end]):
-            end += 1
-        existing = [i for i in range(start, end) if (k := key(lines[i])) and k[0] == column and k[2] == "enabled"]
-        for i in existing:
-            lines[i] = re.sub(r"enabled\s*:.*", "enabled: false", lines[i].rstrip("\r\n")) + "\n"
-        if not existing:
-            lines.insert(position + 1, " " * column + "enabled: false\n")
-        disabled += 1
-        position += 1
-    path.write_text("".join(lines))
+    pack = yaml.safe_load(path.read_text())
+    for rule in pack.get("rules", []):
+        if rule.get("kind") == "semantic" and rule.get("enabled", True):
+            rule["enabled"] = False
+            disabled += 1
+    path.write_text(yaml.safe_dump(pack, sort_keys=False, allow_unicode=True))
 print(disabled)
 PY
+}
+
+# start_rule_configurations EMULATOR_PORT [NAME_PREFIX]: three Airlocks in front of the emulator, with the rules off
+# (OFF_PORT), the regex rules only (REGEX_PORT) and the default rules (ON_PORT); sets SEMANTIC_OFF to the number of
+# semantic rules disabled for the second.
+start_rule_configurations() {
+    local upstream=$1
+    SEMANTIC_OFF=$(regex_only_rules "$work/rules-regex")
+    check_rules "$work/rules-regex"
+    check_rules rules
+    OFF_PORT=$(free_port); REGEX_PORT=$(free_port); ON_PORT=$(free_port)
+    start_airlock rules-off "$OFF_PORT" "$upstream" off
+    start_airlock rules-regex "$REGEX_PORT" "$upstream" "$work/rules-regex"
+    start_airlock rules-on "$ON_PORT" "$upstream" "$PWD/rules"
 }
 
 # check_rules DIR: `airlock rules check DIR`, its verdict on stderr; exits when the directory does not load.

@@ -71,19 +71,7 @@ enum FaultMarker {
 
     /// `text` without any markers, so that an answer does not depend on which fault was asked for.
     static func stripped(_ text: String) -> String {
-        guard text.contains(opening) else { return text }
-        var result = ""
-        var rest = text[...]
-        while let start = rest.firstRange(of: opening) {
-            result += rest[rest.startIndex..<start.lowerBound]
-            guard let end = rest[start.upperBound...].firstRange(of: closing) else {
-                rest = rest[start.lowerBound...]
-                break
-            }
-            rest = rest[end.upperBound...]
-        }
-        result += rest
-        return result.trimmingSpaces()
+        text.contains(opening) ? MarkerText.strippedAll(text) : text
     }
 }
 
