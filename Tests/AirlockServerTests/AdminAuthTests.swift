@@ -22,6 +22,18 @@ import Upstream
             let text = String(decoding: try await right.collect(upTo: 1 << 20), as: UTF8.self)
             #expect(text.contains("token: \"adm…ef (masked)\""))
             #expect(!text.contains(token))
+            // Every admin route, reads and writes alike.
+            for (method, path) in [
+                ("GET", "/airlock/stats"), ("GET", "/airlock/outcomes"), ("GET", "/airlock/dashboard"),
+                ("GET", "/airlock/rules"), ("POST", "/airlock/rules/reload"), ("DELETE", "/airlock/cache"),
+            ] {
+                for headers in [[], [("Authorization", "Bearer not-the-admin-token-000")]] {
+                    let response = try await airlock.client.execute(
+                        .init(method: method, url: airlock.baseURL + path, headers: headers))
+                    _ = try await response.collect(upTo: 1 << 20)
+                    #expect(response.status == 401, "\(method) \(path) \(headers.isEmpty ? "without" : "wrong") token")
+                }
+            }
             // Health and the proxy itself stay open.
             let (health, _) = try await airlock.json("GET", "/healthz")
             #expect(health.status == 200)
