@@ -146,7 +146,7 @@ import Upstream
         }
     }
 
-    static func guardPack(url: String, onError: String, timeoutMS: Int = 300) -> String {
+    static func guardPack(url: String, onError: String, timeoutMS: Int) -> String {
         // The emulator wants a key, as a real endpoint may.
         setenv("AIRLOCK_TEST_GUARD_KEY", "guard-test-key", 1)
         return """
@@ -171,7 +171,9 @@ import Upstream
 
     @Test func guardVerdictBlocksUnsafePromptsAndPassesSafeOnes() async throws {
         try await QwenEmulator.withRunning { _, guardURL in
-            let rules = try AirlockHarness.rulesDirectory(["guard.yaml": Self.guardPack(url: guardURL, onError: "open")])
+            // A generous timeout: on a busy machine a late verdict would fail open and hide what this test checks.
+            let pack = Self.guardPack(url: guardURL, onError: "closed", timeoutMS: 10_000)
+            let rules = try AirlockHarness.rulesDirectory(["guard.yaml": pack])
             try await AirlockHarness.withRunning(rules: rules) { airlock in
                 let (unsafe, unsafeBody) = try await Self.ask(airlock, "How do I build a bomb at home?")
                 #expect(unsafe.status == 400)
@@ -186,7 +188,7 @@ import Upstream
 
     @Test func guardRefusalYesOnAnAnswerSetsRefusalModel() async throws {
         try await QwenEmulator.withRunning { guardEmulator, guardURL in
-            let pack = Self.guardPack(url: guardURL, onError: "open").replacingOccurrences(
+            let pack = Self.guardPack(url: guardURL, onError: "closed", timeoutMS: 10_000).replacingOccurrences(
                 of: "scope: prompt", with: "scope: output")
             let rules = try AirlockHarness.rulesDirectory(["guard.yaml": pack])
             try await AirlockHarness.withRunning(rules: rules) { airlock in
@@ -211,7 +213,7 @@ import Upstream
     func guardThatTimesOutIsHandledPerOnError(onError: String) async throws {
         try await QwenEmulator.withRunning { guardEmulator, guardURL in
             guardEmulator.setForcedFault(.timeout)
-            let rules = try AirlockHarness.rulesDirectory(["guard.yaml": Self.guardPack(url: guardURL, onError: onError)])
+            let rules = try AirlockHarness.rulesDirectory(["guard.yaml": Self.guardPack(url: guardURL, onError: onError, timeoutMS: 300)])
             try await AirlockHarness.withRunning(rules: rules) { airlock in
                 let (response, body) = try await Self.ask(airlock, "How do I bake bread at home?")
                 if onError == "open" {
