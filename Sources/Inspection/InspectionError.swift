@@ -16,6 +16,10 @@ public struct InspectionError: Error, Sendable, Equatable, CustomStringConvertib
         public static let duplicateRule = Code("duplicate_rule")
         /// A semantic rule is enabled but no embedder was given, or embedding its exemplars failed.
         public static let embeddingUnavailable = Code("embedding_unavailable")
+        /// A classifier file a rule names is missing, unreadable or malformed, or does not fit the embedding.
+        public static let invalidClassifier = Code("invalid_classifier")
+        /// Data given to train a classifier cannot train one (one class only, vectors of different lengths …).
+        public static let invalidTrainingData = Code("invalid_training_data")
         /// A rule's own example did not behave as declared.
         public static let exampleFailed = Code("example_failed")
         /// A regex hit its match or depth limit on some input.

@@ -61,17 +61,40 @@ extension RuleSet {
                                 file: rule.location.file, line: rule.location.line, ruleID: rule.id))
                         continue
                     }
+                    if let classifier = rule.classifier, classifier.model.dimensions != embedder.dimensions {
+                        report.failures.append(
+                            classifier.dimensionError(embedding: embedder.dimensions, ruleID: rule.id))
+                        continue
+                    }
                     let examples = rule.matchExamples.map { ($0, true) } + rule.noMatchExamples.map { ($0, false) }
+                    // Each example as the rule reads it in service: an answer's opening for the refusal pack, the
+                    // trimmed text otherwise.
+                    let inputs = examples.map { example, _ in
+                        pack.purpose == .refusal
+                            ? String(example.prefix(refusalOpeningCharacters))
+                            : example.trimmingCharacters(in: .whitespacesAndNewlines)
+                    }
                     do {
-                        let exemplarVectors = try await embedder.embed(rule.exemplars)
+                        let exemplarVectors = rule.exemplars.isEmpty ? [] : try await embedder.embed(rule.exemplars)
                         let compiled = CompiledSemanticRule(definition: rule, pack: pack.name, exemplars: exemplarVectors)
-                        let vectors = try await embedder.embed(examples.map(\.0))
+                        let vectors = try await embedder.embed(inputs)
                         for ((example, expected), vector) in zip(examples, vectors) {
                             report.examplesRun += 1
-                            let similarity = Double(compiled.similarity(vector))
-                            if (similarity >= rule.threshold) != expected {
-                                report.failures.append(exampleError(
-                                    rule, example, expected, "similarity \(String(format: "%.3f", similarity)), threshold \(rule.threshold)"))
+                            let matched = compiled.evidence(pieces: [vector], whole: vector) != nil
+                            if matched != expected {
+                                let (similarity, probability) = compiled.scores(pieces: [vector], whole: vector)
+                                var detail: [String] = []
+                                if let similarity {
+                                    detail.append(
+                                        "similarity \(String(format: "%.3f", similarity)), threshold \(rule.threshold)")
+                                }
+                                if let probability, let classifier = rule.classifier {
+                                    detail.append(
+                                        "classifier probability \(String(format: "%.3f", probability)), threshold "
+                                            + String(format: "%.4f", classifier.threshold))
+                                }
+                                report.failures.append(
+                                    exampleError(rule, example, expected, detail.joined(separator: "; ")))
                             }
                         }
                     } catch {

@@ -92,21 +92,36 @@ extension RuleSet {
         }
     }
 
-    /// Phrase rules, then the refusal pack's semantic rules (exemplars of declining answers) on the answer's opening.
+    /// Phrase rules, then the refusal pack's semantic rules on the answer's opening: exemplars of declining answers
+    /// (the best similarity wins), then classifiers (the best probability wins). Both read the same opening.
     public func detectRefusal(text: String) async -> RefusalVerdict? {
         if let verdict = refusalByPhrases(text: text) { return verdict }
         let rules = semanticRules.filter { isRefusalRule($0.pack) }
         guard !rules.isEmpty, let embedder else { return nil }
         // A model declines at the start; the opening is what carries it.
-        let opening = String(text.prefix(400))
+        let opening = String(text.prefix(Self.refusalOpeningCharacters))
         guard !opening.isEmpty, let vector = try? await embedder.embed([opening]).first else { return nil }
-        var best: (CompiledSemanticRule, Float)?
+        var bestExemplar: (rule: CompiledSemanticRule, score: Double)?
+        var bestClassifier: (rule: CompiledSemanticRule, score: Double)?
         for rule in rules {
-            let similarity = rule.similarity(vector)
-            if Double(similarity) >= rule.definition.threshold, similarity > (best?.1 ?? -1) { best = (rule, similarity) }
+            switch rule.evidence(pieces: [vector], whole: vector) {
+            case .exemplar(let score)?:
+                if score > (bestExemplar?.score ?? -2) { bestExemplar = (rule, score) }
+            case .classifier(let score)?:
+                if score > (bestClassifier?.score ?? -2) { bestClassifier = (rule, score) }
+            case nil:
+                break
+            }
         }
-        return best.map { RefusalVerdict(ruleID: $0.0.id, source: .semantic, score: Double($0.1)) }
+        if let (rule, score) = bestExemplar { return RefusalVerdict(ruleID: rule.id, source: .semantic, score: score) }
+        if let (rule, score) = bestClassifier {
+            return RefusalVerdict(ruleID: rule.id, source: .classifier, score: score)
+        }
+        return nil
     }
+
+    /// How much of an answer the refusal pack's semantic rules read (characters from the start).
+    public static let refusalOpeningCharacters = 400
 
     /// Findings of every enabled regex rule that names an entity, all scopes and roles, overlaps resolved as for
     /// redaction. Ranges are UTF-8 byte offsets. For evaluation and tooling.

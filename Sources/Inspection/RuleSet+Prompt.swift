@@ -1,4 +1,5 @@
 import Embeddings
+import Foundation
 import Patterns
 
 extension RuleSet {
@@ -130,31 +131,51 @@ extension RuleSet {
         var blocking: [String] = []
     }
 
-    /// Embeds the texts the rules read (cut into segments) in one call, then compares each rule's exemplars.
+    /// Embeds what the rules read in one call, each distinct string once: the text cut into segments for exemplar
+    /// comparison, and the whole trimmed text (as the model sees it, truncated to its window) for a classifier. A
+    /// short text is its own single segment, so it is embedded once for both.
     func evaluateSemantic(
         _ rules: [CompiledSemanticRule], texts: (CompiledSemanticRule) -> String?
     ) async -> ModelRulesResult {
         var result = ModelRulesResult()
         guard let embedder, !rules.isEmpty else { return result }
-        var segmentsByText: [String: Range<Int>] = [:]
-        var segments: [String] = []
-        var ruleTexts: [(CompiledSemanticRule, String)] = []
+        var inputs: [String] = []
+        var inputIndex: [String: Int] = [:]
+        func intern(_ input: String) -> Int {
+            if let index = inputIndex[input] { return index }
+            inputIndex[input] = inputs.count
+            inputs.append(input)
+            return inputs.count - 1
+        }
+        var segmentsByText: [String: [Int]] = [:]
+        var plans: [(rule: CompiledSemanticRule, segments: [Int], whole: Int?)] = []
         for rule in rules {
             guard let text = texts(rule) else { continue }
-            ruleTexts.append((rule, text))
-            if segmentsByText[text] == nil {
-                let pieces = TextSegmenter.segments(
-                    text, maxWords: configuration.semanticSegmentWords, maxSegments: configuration.maxSemanticSegments)
-                segmentsByText[text] = segments.count..<(segments.count + pieces.count)
-                segments += pieces
+            var segments: [Int] = []
+            if rule.usesExemplars {
+                if let known = segmentsByText[text] {
+                    segments = known
+                } else {
+                    segments = TextSegmenter.segments(
+                        text, maxWords: configuration.semanticSegmentWords,
+                        maxSegments: configuration.maxSemanticSegments
+                    ).map(intern)
+                    segmentsByText[text] = segments
+                }
             }
+            var whole: Int?
+            if rule.definition.classifier != nil {
+                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !trimmed.isEmpty { whole = intern(trimmed) }
+            }
+            if !segments.isEmpty || whole != nil { plans.append((rule, segments, whole)) }
         }
-        guard !segments.isEmpty else { return result }
+        guard !inputs.isEmpty else { return result }
         let vectors: [[Float]]
         do {
-            vectors = try await embedder.embed(segments)
+            vectors = try await embedder.embed(inputs)
         } catch {
-            for (rule, _) in ruleTexts {
+            for (rule, _, _) in plans {
                 let failure = RuleFailure(
                     ruleID: rule.id, kind: .semantic, code: .embeddingUnavailable, message: "\(error)",
                     mode: rule.definition.onError)
@@ -164,16 +185,14 @@ extension RuleSet {
             }
             return result
         }
-        for (rule, text) in ruleTexts {
-            guard let range = segmentsByText[text] else { continue }
-            let best = vectors[range].map { rule.similarity($0) }.max() ?? -1
-            if Double(best) >= rule.definition.threshold {
-                result.findings.append(
-                    Finding(
-                        ruleID: rule.id, pack: rule.pack, kind: .semantic, entity: rule.definition.entity,
-                        action: rule.definition.action, messageIndex: nil, range: nil, score: Double(best)))
-                if rule.definition.action == .block { result.blocking.append(rule.id) }
-            }
+        for (rule, segments, whole) in plans {
+            guard let evidence = rule.evidence(pieces: segments.map { vectors[$0] }, whole: whole.map { vectors[$0] })
+            else { continue }
+            result.findings.append(
+                Finding(
+                    ruleID: rule.id, pack: rule.pack, kind: .semantic, entity: rule.definition.entity,
+                    action: rule.definition.action, messageIndex: nil, range: nil, score: evidence.score))
+            if rule.definition.action == .block { result.blocking.append(rule.id) }
         }
         return result
     }

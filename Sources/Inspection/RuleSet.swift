@@ -73,6 +73,11 @@ public final class RuleSet: Sendable {
             || guardRules.contains { $0.definition.scope.coversOutput }
     }
 
+    /// The classifier files the packs name (resolved paths, every pack, enabled or not), for change detection.
+    public var classifierFiles: [String] {
+        Array(Set(packs.flatMap { $0.rules.compactMap { $0.classifier?.resolvedPath } })).sorted()
+    }
+
     /// Failed (open or closed) evaluations per rule id since this set was loaded.
     public var failureCountsByRule: [String: Int] { failureCounts.withLock { $0 } }
 
@@ -221,8 +226,12 @@ public final class RuleSet: Sendable {
         if !semanticDefinitions.isEmpty {
             if let embedder {
                 for (rule, pack) in semanticDefinitions {
+                    if let classifier = rule.classifier, classifier.model.dimensions != embedder.dimensions {
+                        errors.append(classifier.dimensionError(embedding: embedder.dimensions, ruleID: rule.id))
+                        continue
+                    }
                     do {
-                        let vectors = try await embedder.embed(rule.exemplars)
+                        let vectors = rule.exemplars.isEmpty ? [] : try await embedder.embed(rule.exemplars)
                         semanticRules.append(CompiledSemanticRule(definition: rule, pack: pack, exemplars: vectors))
                     } catch {
                         errors.append(
@@ -300,6 +309,10 @@ public final class RuleSet: Sendable {
                 ]
                 fields += rule.patterns.map { "p:" + $0.text }
                 fields += rule.exemplars.map { "e:" + $0 }
+                if let classifier = rule.classifier {
+                    // The file's content, not its name: retraining changes the version and the cache namespace.
+                    fields.append("k:\(classifier.sha256) \(classifier.threshold)")
+                }
                 if let context = rule.context {
                     fields += context.positive.map { "c+:" + $0 } + context.negative.map { "c-:" + $0 }
                     fields.append("c:\(context.window) \(context.boost) \(context.penalty)")

@@ -16,7 +16,7 @@ public final class RuleSetStore: Sendable {
     private let logger: Logger
 
     public init(_ initial: RuleSet, logger: Logger = Logger(label: "airlock.inspection")) {
-        self.state = Mutex(State(current: initial, fingerprint: Self.fingerprint(initial.directory)))
+        self.state = Mutex(State(current: initial, fingerprint: Self.fingerprint(of: initial)))
         self.logger = logger
     }
 
@@ -32,7 +32,7 @@ public final class RuleSetStore: Sendable {
     @discardableResult
     public func reload() async -> Result<RuleSet, RuleLoadFailure> {
         let old = current
-        let fingerprint = Self.fingerprint(old.directory)
+        let fingerprint = Self.fingerprint(of: old)
         do {
             let new = try await old.reloaded()
             state.withLock {
@@ -57,18 +57,27 @@ public final class RuleSetStore: Sendable {
     /// Reloads if a rule file was added, removed or changed since the last load (for a polling file watcher).
     /// Returns nil when nothing changed.
     public func reloadIfChanged() async -> Result<RuleSet, RuleLoadFailure>? {
-        let directory = current.directory
-        let now = Self.fingerprint(directory)
+        let now = Self.fingerprint(of: current)
         guard state.withLock({ $0.fingerprint != now }) else { return nil }
         return await reload()
     }
 
-    /// The rule files' names and a hash of their contents. Contents, not modification times: an edit within the
-    /// same second is still seen, and symlinked files (a Kubernetes ConfigMap swaps its `..data` link) are followed.
-    static func fingerprint(_ directory: String?) -> String {
-        guard let directory, let files = try? RuleSet.packFiles(directory: directory) else { return "" }
+    /// The rule files' names and a hash of their contents: the directory's `*.yaml` / `*.yml` and `*.json` files
+    /// (classifiers live beside their packs) and any classifier file `set` names elsewhere. Contents, not
+    /// modification times: an edit within the same second is still seen, and symlinked files (a Kubernetes
+    /// ConfigMap swaps its `..data` link) are followed.
+    static func fingerprint(of set: RuleSet) -> String {
+        fingerprint(set.directory, classifierFiles: set.classifierFiles)
+    }
+
+    static func fingerprint(_ directory: String?, classifierFiles: [String] = []) -> String {
+        guard let directory, let packs = try? RuleSet.packFiles(directory: directory) else { return "" }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let json = names.filter { $0.hasSuffix(".json") }.map { (directory as NSString).appendingPathComponent($0) }
+        let standardized = Set((packs + json).map { ($0 as NSString).standardizingPath })
+        let outside = classifierFiles.filter { !standardized.contains(($0 as NSString).standardizingPath) }
         var text: [UInt8] = []
-        for file in files {
+        for file in packs + json.sorted() + outside {
             text += Array(file.utf8) + [0]
             if let data = FileManager.default.contents(atPath: file) { text += Array(data) }
             text.append(0)

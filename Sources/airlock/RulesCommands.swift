@@ -7,7 +7,8 @@ import Logging
 /// `airlock rules …`: check and test rule packs.
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rules", abstract: "Check and test rule packs.", subcommands: [Check.self, Test.self])
+        commandName: "rules", abstract: "Check, test and train rule packs.",
+        subcommands: [Check.self, Test.self, RulesTrainCommand.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -145,21 +146,17 @@ struct EvalRulesCommand: AsyncParsableCommand {
         defer { embedder?.shutdown() }
         let ruleSet = try await compile(packs, embedder: embedder)
         if let injection {
-            let rows = try readTSV(injection)
-            let samples: [(String, Bool?)] = rows.map { ($0["text"] ?? "", parseLabel($0["attack"])) }
+            let rows = try LabeledTSV.read(injection)
+            let samples: [(String, Bool?)] = rows.map { ($0["text"] ?? "", LabeledTSV.label($0["attack"])) }
             let injectionPacks = Set(packs.filter { $0.name.contains("injection") }.map(\.name))
             let counts = await evaluateBinary(samples) { text in
                 !(await ruleSet.matchingRules(prompt: text, role: "user", packs: injectionPacks)).isEmpty
             }
             report(counts, file: injection)
         } else if let refusal {
-            let rows = try readTSV(refusal)
+            let rows = try LabeledTSV.read(refusal)
             let samples: [(String, Bool?)] = rows.map { row in
-                let label = row["refusal"]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-                let truth: Bool? =
-                    label == "partial"
-                    ? (partial == .skip ? nil : partial == .refusal) : parseLabel(label)
-                return (row["response"] ?? "", truth)
+                (row["response"] ?? "", LabeledTSV.refusalLabel(row["refusal"], partial: partial))
             }
             let counts = await evaluateBinary(samples) { text in await ruleSet.detectRefusal(text: text) != nil }
             report(counts, file: refusal)
@@ -340,18 +337,13 @@ struct EvalRulesCommand: AsyncParsableCommand {
         }
     }
 
-    private func parseLabel(_ value: String?) -> Bool? {
-        switch value?.trimmingCharacters(in: .whitespaces) {
-        case "1": true
-        case "0": false
-        default: nil
-        }
-    }
-
     private func fmt(_ value: Double) -> String { String(format: "%.4f", value) }
+}
 
+/// The labeled TSV files of `airlock eval rules` and `airlock rules train`.
+enum LabeledTSV {
     /// Reads a TSV file with a header line; fields may be quoted CSV-style ("" for a quote, tabs and newlines inside).
-    private func readTSV(_ path: String) throws -> [[String: String]] {
+    static func read(_ path: String) throws -> [[String: String]] {
         let contents: String
         do {
             contents = try String(contentsOfFile: path, encoding: .utf8)
@@ -408,6 +400,21 @@ struct EvalRulesCommand: AsyncParsableCommand {
         return records.dropFirst().filter { $0.count == header.count }.map { row in
             Dictionary(uniqueKeysWithValues: zip(header, row))
         }
+    }
+
+    /// `1` / `0` (surrounding spaces ignored); anything else is unlabeled.
+    static func label(_ value: String?) -> Bool? {
+        switch value?.trimmingCharacters(in: .whitespaces) {
+        case "1": true
+        case "0": false
+        default: nil
+        }
+    }
+
+    /// A refusal column: `1`, `0`, or `partial` counted as `partial` says (nil: skip the row).
+    static func refusalLabel(_ value: String?, partial: EvalRulesCommand.PartialLabel) -> Bool? {
+        let label = value?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        return label == "partial" ? (partial == .skip ? nil : partial == .refusal) : self.label(label)
     }
 }
 

@@ -173,11 +173,13 @@ func sseEvents(_ bytes: [UInt8]) -> [[String: Any]?] {
     }
 }
 
-/// The repository's rule files, to combine with test packs.
+/// The repository's rule files (packs, classifiers, schema), to combine with test packs.
 enum RuleSetFiles {
     static func shipped() throws -> [(name: String, text: String)] {
         let directory = AirlockHarness.shippedRules
-        return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
+        // The packs and the classifier files they name.
+        return try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".json") }.sorted()
             .map { ($0, try String(contentsOfFile: directory + "/" + $0, encoding: .utf8)) }
     }
 }

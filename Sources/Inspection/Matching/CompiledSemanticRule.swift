@@ -1,7 +1,21 @@
 import Foundation
 
-/// A semantic rule with its exemplars embedded (unit vectors).
+/// A semantic rule with its exemplars embedded (unit vectors) and its classifier, if it names one.
 final class CompiledSemanticRule: Sendable {
+    /// Why a semantic rule matched, and how strongly.
+    enum Evidence: Equatable {
+        /// Cosine similarity of the nearest exemplar, at or above `threshold`.
+        case exemplar(Double)
+        /// The classifier's probability, at or above its threshold.
+        case classifier(Double)
+
+        var score: Double {
+            switch self {
+            case .exemplar(let score), .classifier(let score): score
+            }
+        }
+    }
+
     let definition: RuleDefinition
     let pack: String
     let exemplars: [[Float]]
@@ -14,6 +28,9 @@ final class CompiledSemanticRule: Sendable {
 
     var id: String { definition.id }
 
+    /// Whether the rule compares exemplars (and so needs the text's pieces embedded).
+    var usesExemplars: Bool { !exemplars.isEmpty }
+
     /// Cosine similarity of `vector` (unit length) to the nearest exemplar.
     func similarity(_ vector: [Float]) -> Float {
         var best: Float = -1
@@ -23,6 +40,25 @@ final class CompiledSemanticRule: Sendable {
             best = max(best, dot)
         }
         return best
+    }
+
+    /// The best exemplar similarity over `pieces` (nil without exemplars or pieces) and the classifier's
+    /// probability of `whole` (nil without a classifier or a vector).
+    func scores(pieces: [[Float]], whole: [Float]?) -> (similarity: Double?, probability: Double?) {
+        let similarity = usesExemplars ? pieces.map { Double(self.similarity($0)) }.max() : nil
+        let probability = whole.flatMap { whole in definition.classifier.map { $0.model.probability(whole) } }
+        return (similarity, probability)
+    }
+
+    /// The rule matches when the nearest exemplar reaches `threshold` or the classifier reaches its threshold;
+    /// the exemplar is asked first, so adding a classifier never changes how an exemplar match is reported.
+    func evidence(pieces: [[Float]], whole: [Float]?) -> Evidence? {
+        let (similarity, probability) = scores(pieces: pieces, whole: whole)
+        if let similarity, similarity >= definition.threshold { return .exemplar(similarity) }
+        if let probability, let classifier = definition.classifier, probability >= classifier.threshold {
+            return .classifier(probability)
+        }
+        return nil
     }
 }
 

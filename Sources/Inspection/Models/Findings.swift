@@ -20,7 +20,8 @@ public struct Finding: Sendable, Hashable {
     public var messageIndex: Int?
     /// UTF-8 byte range in the text as it was given to inspection; nil for semantic and guard findings.
     public var range: Range<Int>?
-    /// Regex: confidence after context words; semantic: cosine similarity; guard: 1.
+    /// Regex: confidence after context words; semantic: cosine similarity of the nearest exemplar, or the
+    /// classifier's probability when the classifier matched and the exemplars did not; guard: 1.
     public var score: Double
     /// Guard categories, where the guard named any.
     public var categories: [String]

@@ -132,6 +132,44 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
+/// A classifier file a semantic rule names, read and validated when the pack is parsed.
+public struct ClassifierReference: Sendable, Hashable {
+    /// The path as written in the pack (relative to the pack file's directory, or absolute).
+    public var path: String
+    /// The path the file was read from.
+    public var resolvedPath: String
+    /// SHA-256 of the file's bytes: part of the rules version, so retraining changes the cache namespace.
+    public var sha256: String
+    public var model: LogisticClassifier
+    /// Probability at or above which the rule matches: `classifier_threshold`, else the threshold in the file.
+    public var threshold: Double
+    /// Where the `classifier` key is written.
+    public var location: SourceLocation
+
+    public init(
+        path: String, resolvedPath: String, sha256: String, model: LogisticClassifier, threshold: Double,
+        location: SourceLocation
+    ) {
+        self.path = path
+        self.resolvedPath = resolvedPath
+        self.sha256 = sha256
+        self.model = model
+        self.threshold = threshold
+        self.location = location
+    }
+}
+
+extension ClassifierReference {
+    /// The error for a classifier trained on vectors of another length than the embedding engine's.
+    func dimensionError(embedding dimensions: Int, ruleID: String) -> InspectionError {
+        InspectionError(
+            .invalidClassifier,
+            "classifier file `\(path)` has \(model.dimensions) dimensions but the embedding has \(dimensions) "
+                + "(trained on \(model.embedding))",
+            file: location.file, line: location.line, column: location.column, ruleID: ruleID)
+    }
+}
+
 /// A pattern string and where it is written.
 public struct PatternSource: Sendable, Hashable {
     public var text: String
@@ -153,6 +191,8 @@ public struct RuleDefinition: Sendable, Hashable {
     public var exemplars: [String]
     /// Semantic: minimum cosine similarity to the nearest exemplar.
     public var threshold: Double
+    /// Semantic: a trained classifier over the text's embedding (`classifier:`), loaded with the pack.
+    public var classifier: ClassifierReference?
     public var guardSettings: GuardSettings?
     public var validators: [MatchValidator]
     public var context: ContextWords?

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Turns one YAML file into a `RulePackDefinition`, collecting every schema error with its line.
@@ -67,9 +68,9 @@ struct RulePackParser {
             keys,
             allowed: [
                 "id", "description", "kind", "scope", "roles", "patterns", "case_insensitive", "group", "exemplars",
-                "threshold", "endpoint", "model", "api_key_env", "categories", "levels", "timeout_ms", "validators",
-                "context", "confidence", "min_confidence", "priority", "entity", "label", "action", "on_error",
-                "enabled", "examples",
+                "threshold", "classifier", "classifier_threshold", "endpoint", "model", "api_key_env", "categories",
+                "levels", "timeout_ms", "validators", "context", "confidence", "min_confidence", "priority", "entity",
+                "label", "action", "on_error", "enabled", "examples",
             ], what: "rule")
         let id = requiredString(keys, "id", pattern: .ruleID) ?? "?"
         let description = requiredString(keys, "description") ?? ""
@@ -93,7 +94,7 @@ struct RulePackParser {
 
         // Kind-specific keys.
         let regexKeys = ["patterns", "case_insensitive", "group", "validators", "context", "confidence", "min_confidence"]
-        let semanticKeys = ["exemplars", "threshold"]
+        let semanticKeys = ["exemplars", "threshold", "classifier", "classifier_threshold"]
         let guardKeys = ["endpoint", "model", "api_key_env", "categories", "levels", "timeout_ms"]
         let foreign: [String]
         switch kind {
@@ -118,11 +119,21 @@ struct RulePackParser {
             }
         }
         var exemplars: [String] = []
+        var classifier: ClassifierReference?
         if kind == .semantic {
-            if let node = keys["exemplars"], let list = stringList(node, "exemplars"), !list.isEmpty {
-                exemplars = list
-            } else {
-                error(at: keys["exemplars"] ?? node, "a semantic rule needs `exemplars`: a non-empty list of strings")
+            classifier = parseClassifier(keys)
+            if let node = keys["exemplars"] {
+                if let list = stringList(node, "exemplars"), !list.isEmpty {
+                    exemplars = list
+                } else {
+                    error(at: node, "`exemplars` must be a non-empty list of strings")
+                }
+            } else if keys["classifier"] == nil {
+                error(at: node, "a semantic rule needs `exemplars` (non-empty strings), a `classifier`, or both")
+            } else if let thresholdNode = keys["threshold"] {
+                error(
+                    at: thresholdNode,
+                    "`threshold` is the exemplar similarity and this rule has no exemplars; use `classifier_threshold`")
             }
         }
         var guardSettings: GuardSettings?
@@ -193,10 +204,39 @@ struct RulePackParser {
         return RuleDefinition(
             id: id, description: description, kind: kind, scope: scope, roles: roles, patterns: patterns,
             caseInsensitive: caseInsensitive, group: group, exemplars: exemplars, threshold: threshold,
-            guardSettings: guardSettings, validators: validators, context: context, confidence: confidence,
-            minConfidence: minConfidence, priority: priority, entity: entity, label: label, action: action,
-            onError: onError, enabled: enabled, matchExamples: matchExamples, noMatchExamples: noMatchExamples,
-            location: location(of: node))
+            classifier: classifier, guardSettings: guardSettings, validators: validators, context: context,
+            confidence: confidence, minConfidence: minConfidence, priority: priority, entity: entity, label: label,
+            action: action, onError: onError, enabled: enabled, matchExamples: matchExamples,
+            noMatchExamples: noMatchExamples, location: location(of: node))
+    }
+
+    /// Reads the `classifier` file (relative to the pack's directory) and the optional `classifier_threshold`.
+    private mutating func parseClassifier(_ keys: Keys) -> ClassifierReference? {
+        guard let node = keys["classifier"] else {
+            if let thresholdNode = keys["classifier_threshold"] {
+                error(at: thresholdNode, "`classifier_threshold` needs a `classifier`")
+            }
+            return nil
+        }
+        let override = optionalDouble(keys, "classifier_threshold", range: 0...1)
+        guard let path = optionalString(keys, "classifier") else { return nil }
+        let resolved =
+            path.hasPrefix("/")
+            ? path : ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(path)
+        guard let data = FileManager.default.contents(atPath: resolved) else {
+            error(at: node, code: .invalidClassifier, "cannot read the classifier file `\(path)` (\(resolved))")
+            return nil
+        }
+        let model: LogisticClassifier
+        do {
+            model = try LogisticClassifier.decode(data)
+        } catch {
+            self.error(at: node, code: .invalidClassifier, "classifier file `\(path)`: \(error.message)")
+            return nil
+        }
+        return ClassifierReference(
+            path: path, resolvedPath: resolved, sha256: SHA256Digest.hex(Array(data)), model: model,
+            threshold: override ?? model.threshold, location: location(of: node))
     }
 
     private mutating func parseContext(_ node: Node) -> ContextWords? {
@@ -355,9 +395,9 @@ struct RulePackParser {
         SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
 
-    private mutating func error(at node: Node, _ message: String) {
+    private mutating func error(at node: Node, code: InspectionError.Code = .invalidPack, _ message: String) {
         let where_ = location(of: node)
-        errors.append(InspectionError(.invalidPack, message, file: file, line: where_.line, column: where_.column))
+        errors.append(InspectionError(code, message, file: file, line: where_.line, column: where_.column))
     }
 
     private mutating func report(yamlError: YamlError) {
