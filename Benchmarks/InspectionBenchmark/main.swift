@@ -104,6 +104,7 @@ do {
                 patterns: ['^(a+)+$', '(x+x+)+y']
                 on_error: open
                 action: block
+                examples: {match: ["aaaa"]}
             """, file: "evil.yaml")
     let ruleSet = try await RuleSet.compile(packs: [evil], logger: logger)
     let attack = String(repeating: "a", count: 40) + "!" + String(repeating: "x", count: 2000)
