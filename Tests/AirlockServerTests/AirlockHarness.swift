@@ -53,7 +53,7 @@ struct AirlockHarness {
                 let packs = try RuleSet.parsePacks(directory: rulesDirectory)
                 let semantic = packs.contains { $0.enabled && $0.rules.contains { $0.enabled && $0.kind == .semantic } }
                 let set = try await RuleSet.compile(
-                    packs: packs, directory: rulesDirectory, embedder: semantic ? try Self.sharedEmbedder() : nil,
+                    packs: packs, directory: rulesDirectory, embedder: semantic ? try Self.rulesEmbedder() : nil,
                     upstream: serverUpstream,
                     configuration: RuleSet.Configuration(maxHoldbackBytes: configuration.rules.maxHoldbackBytes),
                     logger: logger)
@@ -105,6 +105,20 @@ struct AirlockHarness {
         logger.logLevel = .warning
         let made = try LocalEmbedder(modelDirectory: directory, logger: logger)
         embedder = made
+        return made
+    }
+
+    /// The shared model behind a memory, for rule sets: every harness compiles the same exemplars, which are then
+    /// embedded once for the whole test run instead of once per harness (the debug-build encoder is slow, and tests
+    /// run in parallel).
+    nonisolated(unsafe) private static var memo: MemoizingEmbedder?
+    static func rulesEmbedder() throws -> MemoizingEmbedder {
+        let base = try sharedEmbedder()
+        embedderLock.lock()
+        defer { embedderLock.unlock() }
+        if let memo { return memo }
+        let made = MemoizingEmbedder(base, capacity: 2048)
+        memo = made
         return made
     }
 

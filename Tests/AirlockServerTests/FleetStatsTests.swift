@@ -59,7 +59,7 @@ import Upstream
                         // Stores happen off the response path; a later repeat must find the entry.
                         stored += 1
                         let expected = stored
-                        try await eventually {
+                        try await eventually(timeout: .seconds(30)) {
                             (first.cache?.indexedEntryCount ?? 0) + (second.cache?.indexedEntryCount ?? 0) >= expected
                         }
                     }

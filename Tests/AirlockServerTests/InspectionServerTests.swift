@@ -315,7 +315,7 @@ import Upstream
             let (first, firstBody) = try await Self.ask(airlock, "[[echo]] Send the invoice to jane.doe@example.com")
             #expect(first.header("x-airlock-cache") == "miss")
             #expect(Self.content(firstBody) == "Send the invoice to jane.doe@example.com")
-            try await eventually { (airlock.cache?.indexedEntryCount ?? 0) >= 1 }
+            try await eventually(timeout: .seconds(30)) { (airlock.cache?.indexedEntryCount ?? 0) >= 1 }
             let (second, secondBody) = try await Self.ask(airlock, "[[echo]] Send the invoice to max.muster@example.net")
             #expect(second.header("x-airlock-cache") == "hit")
             #expect(Self.content(secondBody) == "Send the invoice to max.muster@example.net")
