@@ -350,52 +350,8 @@ enum LabeledTSV {
         } catch {
             throw ValidationError("cannot read \(path): \(error.localizedDescription)")
         }
-        var records: [[String]] = []
-        var record: [String] = []
-        var field = ""
-        var quoted = false
-        var atFieldStart = true
-        var iterator = contents.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        while let scalar = pending ?? iterator.next() {
-            pending = nil
-            if quoted {
-                if scalar == "\"" {
-                    if let next = iterator.next() {
-                        if next == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; pending = next }
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    field.unicodeScalars.append(scalar)
-                }
-                continue
-            }
-            switch scalar {
-            case "\"" where atFieldStart:
-                quoted = true
-                atFieldStart = false
-            case "\t":
-                record.append(field)
-                field = ""
-                atFieldStart = true
-            case "\n":
-                record.append(field)
-                records.append(record)
-                record = []
-                field = ""
-                atFieldStart = true
-            case "\r":
-                continue
-            default:
-                field.unicodeScalars.append(scalar)
-                atFieldStart = false
-            }
-        }
-        if !field.isEmpty || !record.isEmpty {
-            record.append(field)
-            records.append(record)
-        }
+        // The same reader as the cache pair files.
+        let records = LabeledPairs.parse(contents)
         guard let header = records.first else { throw ValidationError("\(path): empty file") }
         return records.dropFirst().filter { $0.count == header.count }.map { row in
             Dictionary(uniqueKeysWithValues: zip(header, row))
