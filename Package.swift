@@ -78,10 +78,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "Digest", swiftSettings: swiftSettings),
         .target(
             name: "SemanticCache",
             dependencies: [
-                "Redis", "Embeddings",
+                "Redis", "Embeddings", "Digest",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -95,7 +96,7 @@ let package = Package(
         .target(
             name: "Inspection",
             dependencies: [
-                "Patterns", "Embeddings", "Upstream",
+                "Patterns", "Embeddings", "Upstream", "Digest",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -205,7 +206,8 @@ let package = Package(
         .testTarget(
             name: "SemanticCacheTests",
             dependencies: [
-                "SemanticCache", "Redis", "Embeddings", "RedisTestSupport", .product(name: "Logging", package: "swift-log"),
+                "SemanticCache", "Redis", "Embeddings", "Digest", "RedisTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "FleetStatsTests", dependencies: ["FleetStats", "Redis", "Outcomes"], swiftSettings: swiftSettings),

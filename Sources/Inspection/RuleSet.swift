@@ -1,3 +1,4 @@
+import Digest
 public import Embeddings
 import Foundation
 public import Logging
@@ -324,7 +325,7 @@ public final class RuleSet: Sendable {
                 canonical += fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|") + "\n"
             }
         }
-        return String(SHA256Digest.hex(Array(canonical.utf8)).prefix(16))
+        return String(SHA256.hex(Array(canonical.utf8)).prefix(16))
     }
 
     func recordFailure(_ failure: RuleFailure) {

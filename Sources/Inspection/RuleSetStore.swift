@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 public import Logging
 import Synchronization
@@ -82,6 +83,6 @@ public final class RuleSetStore: Sendable {
             if let data = FileManager.default.contents(atPath: file) { text += Array(data) }
             text.append(0)
         }
-        return SHA256Digest.hex(text)
+        return SHA256.hex(text)
     }
 }

@@ -1,3 +1,4 @@
+import Digest
 public import Foundation
 
 /// Logistic regression over an embedding vector: `sigmoid(w·x + b)` is the probability that the text is in the
@@ -226,7 +227,7 @@ public struct TrainingRecord: Sendable, Hashable, Codable {
 
         /// Hashes `contents` (the file's bytes).
         public init(name: String, contents: Data, rows: Int) {
-            self.init(name: name, sha256: SHA256Digest.hex(Array(contents)), rows: rows)
+            self.init(name: name, sha256: SHA256.hex(Array(contents)), rows: rows)
         }
     }
 

@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import Yams
 
@@ -235,7 +236,7 @@ struct RulePackParser {
             return nil
         }
         return ClassifierReference(
-            path: path, resolvedPath: resolved, sha256: SHA256Digest.hex(Array(data)), model: model,
+            path: path, resolvedPath: resolved, sha256: SHA256.hex(Array(data)), model: model,
             threshold: override ?? model.threshold, location: location(of: node))
     }
 

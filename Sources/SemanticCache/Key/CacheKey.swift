@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 
 /// Everything that decides whether two requests may share an answer, as the server extracts it from a request.

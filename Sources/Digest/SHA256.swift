@@ -1,6 +1,7 @@
-/// SHA-256 (FIPS 180-4), for namespace and entry names: a collision would serve one tenant's answer to another,
-/// so the hash is cryptographic. Small and dependency-free; checked against the standard test vectors.
-struct SHA256 {
+/// SHA-256 (FIPS 180-4), shared by the cache (namespace and entry names: a collision would serve one tenant's answer
+/// to another, so the hash is cryptographic) and the rules (the rules version, classifier file hashes). Small and
+/// dependency-free; checked against the standard test vectors.
+public struct SHA256: Sendable {
     private var state: [UInt32] = [
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
     ]
@@ -18,9 +19,9 @@ struct SHA256 {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    init() {}
+    public init() {}
 
-    mutating func update(_ bytes: some Collection<UInt8>) {
+    public mutating func update(_ bytes: some Collection<UInt8>) {
         length &+= UInt64(bytes.count)
         buffer.append(contentsOf: bytes)
         var offset = 0
@@ -32,14 +33,14 @@ struct SHA256 {
     }
 
     /// Feeds a length-prefixed field, so that ("ab", "c") and ("a", "bc") hash differently.
-    mutating func updateField(_ text: String) {
+    public mutating func updateField(_ text: String) {
         let bytes = Array(text.utf8)
         var count = UInt64(bytes.count).bigEndian
         withUnsafeBytes(of: &count) { update(Array($0)) }
         update(bytes)
     }
 
-    mutating func finalize() -> [UInt8] {
+    public mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var padding: [UInt8] = [0x80]
         let remainder = (buffer.count + 1) % 64
@@ -60,7 +61,7 @@ struct SHA256 {
         return digest
     }
 
-    static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(bytes)
         return hasher.finalize()
@@ -111,8 +112,14 @@ extension UInt32 {
     fileprivate func rotatedRight(_ count: UInt32) -> UInt32 { (self >> count) | (self << (32 - count)) }
 }
 
+extension SHA256 {
+    /// The digest of `bytes` as 64 lower-case hex digits.
+    public static func hex(_ bytes: some Collection<UInt8>) -> String { hash(bytes).hexString }
+}
+
 extension Array where Element == UInt8 {
-    var hexString: String {
+    /// Lower-case hex digits, two per byte.
+    public var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(count * 2)
