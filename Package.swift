@@ -106,7 +106,7 @@ let package = Package(
             name: "AirlockServer",
             dependencies: [
                 "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings", "FleetStats", "Redis", "SemanticCache",
-                "Inspection",
+                "Inspection", "StreamPacing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -118,8 +118,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "StreamPacing",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "QwenEmulator",
             dependencies: [
+                "StreamPacing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -173,7 +182,7 @@ let package = Package(
         ),
 
         // Tests (Swift Testing).
-        .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "QwenEmulator"], swiftSettings: swiftSettings),
+        .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "QwenEmulator", .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings),
         .testTarget(
             name: "AirlockConfigurationTests", dependencies: ["AirlockConfiguration"], swiftSettings: swiftSettings),
         .testTarget(
@@ -211,6 +220,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "FleetStatsTests", dependencies: ["FleetStats", "Redis", "Outcomes"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StreamPacingTests",
+            dependencies: [
+                "StreamPacing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "OutcomesTests", dependencies: ["Outcomes"], swiftSettings: swiftSettings),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"], swiftSettings: swiftSettings),
         .testTarget(

@@ -2,14 +2,17 @@ public import Hummingbird
 public import NIOCore
 
 /// The request context of Airlock's routes: Hummingbird's core storage plus the client's address, which admin routes
-/// use to answer only on loopback when no admin token is configured.
+/// use to answer only on loopback when no admin token is configured, and the connection, whose event loop paces
+/// streamed answers.
 public struct AirlockRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 }
 

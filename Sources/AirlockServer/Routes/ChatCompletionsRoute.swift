@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import Outcomes
 import SemanticCache
+import StreamPacing
 import Upstream
 
 /// `POST /v1/chat/completions`: validate, route upstream, classify the outcome, and hand the answer back: whole, or
@@ -22,7 +23,7 @@ struct ChatCompletionsRoute: Sendable {
     let maxHoldbackBytes: Int
     let logger: Logger
 
-    func handle(_ request: Request, context: some RequestContext) async throws -> Response {
+    func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
         let parsed = await Self.readAndParse(request, limit: maxRequestBytes)
         guard case .success(let (parsedChat, parsedBytes)) = parsed else {
@@ -119,7 +120,9 @@ struct ChatCompletionsRoute: Sendable {
         switch routed.result {
         case .stream(let response):
             record.upstreamStatus = response.status
-            return streamed(response, target: routed.target, record: record, storage: storage, policy: policy)
+            return streamed(
+                response, target: routed.target, record: record, storage: storage, policy: policy,
+                channel: context.channel)
         case .circuitOpen:
             let error = AirlockHTTPError(
                 status: .serviceUnavailable,
@@ -248,7 +251,7 @@ struct ChatCompletionsRoute: Sendable {
     /// Backpressure runs end to end: a slow client slows the writes, which stops the reads, which pauses libcurl.
     private func streamed(
         _ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord, storage: CacheStorage?,
-        policy: PromptPolicy?
+        policy: PromptPolicy?, channel: any Channel
     ) -> Response {
         var headers = UpstreamCall.clientHeaders(from: response.headers)
         if let storage { headers[.airlockCache] = storage.state }
@@ -260,7 +263,8 @@ struct ChatCompletionsRoute: Sendable {
         let classifier = self.classifier
         let maxHoldbackBytes = self.maxHoldbackBytes
         record.recordOverhead(metrics)
-        let body = ResponseBody { writer in
+        // Paced by the connection's event loop, so a fast upstream never holds the loop other clients need.
+        let body = ResponseBody.paced(on: channel) { writer in
             var record = record
             record.status = 200
             var framer = SSEFramer()

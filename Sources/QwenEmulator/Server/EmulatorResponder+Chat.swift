@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import StreamPacing
 
 extension EmulatorResponder {
     /// Chunks a stream writes before a mid-stream fault strikes.
@@ -122,7 +123,8 @@ extension EmulatorResponder {
         if chat.stream {
             let script = StreamScript(completion: completion, includeUsage: chat.includeUsage, ending: ending)
             let watch = await ConnectionWatchHandler.watch(of: context.channel)
-            return streamResponse(completion: completion, script: script, watch: watch, exchange: exchange)
+            return streamResponse(
+                completion: completion, script: script, watch: watch, channel: context.channel, exchange: exchange)
         }
 
         // A whole answer arrives only once every token has been generated.
@@ -142,9 +144,11 @@ extension EmulatorResponder {
     }
 
     /// `text/event-stream`, one write per event as it is produced, paced by `tokensPerSecond`. A write that fails
-    /// (or a client that left) ends the stream and counts it as aborted.
+    /// (or a client that left) ends the stream and counts it as aborted. Unpaced streams are paced by the connection's
+    /// event loop instead, so that they never hold it (see ``PacedResponseBodyWriter``).
     private func streamResponse(
-        completion: ChatCompletion, script: StreamScript, watch: ConnectionWatch?, exchange: Exchange
+        completion: ChatCompletion, script: StreamScript, watch: ConnectionWatch?, channel: any Channel,
+        exchange: Exchange
     ) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
@@ -154,7 +158,7 @@ extension EmulatorResponder {
         let interval = configuration.tokenInterval
         let requestID = exchange.requestID
 
-        let body = ResponseBody { writer in
+        let body = ResponseBody.paced(on: channel) { writer in
             state.update { $0.streamsStarted += 1 }
             do {
                 for step in script.steps {
