@@ -57,7 +57,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "Outcomes", swiftSettings: swiftSettings),
+        .target(name: "TimeSource", swiftSettings: swiftSettings),
+        .target(name: "Outcomes", dependencies: ["TimeSource"], swiftSettings: swiftSettings),
         .target(
             name: "Redis",
             dependencies: [
@@ -82,7 +83,8 @@ let package = Package(
         .target(
             name: "SemanticCache",
             dependencies: [
-                "Redis", "Embeddings", "Digest",
+                "Redis", "Embeddings", "Digest", "TimeSource",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -106,7 +108,7 @@ let package = Package(
             name: "AirlockServer",
             dependencies: [
                 "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings", "FleetStats", "Redis", "SemanticCache",
-                "Inspection", "StreamPacing",
+                "Inspection", "StreamPacing", "TimeSource",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -182,14 +184,14 @@ let package = Package(
         ),
 
         // Tests (Swift Testing).
-        .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "QwenEmulator", .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "UpstreamTests", dependencies: ["Upstream", "QwenEmulator", "AirlockTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AirlockConfigurationTests", dependencies: ["AirlockConfiguration"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AirlockServerTests",
             dependencies: [
                 "AirlockServer", "QwenEmulator", "Upstream", "AirlockConfiguration", "Redis", "FleetStats", "SemanticCache",
-                "Embeddings", "Inspection",
+                "Embeddings", "Inspection", "AirlockTestSupport", "TimeSource",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -197,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "QwenEmulatorTests",
             dependencies: [
-                "QwenEmulator",
+                "QwenEmulator", "AirlockTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -206,16 +208,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "EmbeddingsTests", dependencies: ["Embeddings", "Upstream", "QwenEmulator"], swiftSettings: swiftSettings),
-        .target(name: "RedisTestSupport", path: "Tests/RedisTestSupport", swiftSettings: swiftSettings),
+            name: "EmbeddingsTests", dependencies: ["Embeddings", "Upstream", "QwenEmulator", "AirlockTestSupport"], swiftSettings: swiftSettings),
+        // What every suite shares: a race-free redis-server, one `eventually`, the model loaded once, services run
+        // and shut down gracefully.
+        .target(
+            name: "AirlockTestSupport",
+            dependencies: [
+                "Embeddings",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/AirlockTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "RedisTests",
-            dependencies: ["Redis", "RedisTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Redis", "AirlockTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SemanticCacheTests",
             dependencies: [
-                "SemanticCache", "Redis", "Embeddings", "Digest", "RedisTestSupport",
+                "SemanticCache", "Redis", "Embeddings", "Digest", "AirlockTestSupport", "TimeSource",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -228,11 +239,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "OutcomesTests", dependencies: ["Outcomes"], swiftSettings: swiftSettings),
+        .testTarget(name: "TimeSourceTests", dependencies: ["TimeSource"], swiftSettings: swiftSettings),
+        .testTarget(name: "OutcomesTests", dependencies: ["Outcomes", "TimeSource"], swiftSettings: swiftSettings),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"], swiftSettings: swiftSettings),
         .testTarget(
             name: "InspectionTests",
-            dependencies: ["Inspection", "Patterns", "Embeddings", "QwenEmulator", "Upstream"],
+            dependencies: ["Inspection", "Patterns", "Embeddings", "QwenEmulator", "Upstream", "AirlockTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -92,7 +92,8 @@ public struct AirlockConfiguration: Sendable, Equatable {
     public var maxRequestBytes: Int
     /// Bearer token for `/airlock/*`; nil: those routes answer on loopback only.
     public var adminToken: String?
-    public var redisURL: String
+    /// nil (`redis.url: none`): no cache and no fleet stats.
+    public var redisURL: String?
     public var logLevel: String
     /// Where each key's value came from: "default", the file path, or the environment variable.
     public var origins: [String: String]

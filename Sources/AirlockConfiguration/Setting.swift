@@ -289,13 +289,19 @@ struct Setting: Sendable {
             }, render: { String($0.embedding.remoteDimensions) }),
         Setting(
             "redis.url", env: ["AIRLOCK_REDIS_URL"], default: "redis://127.0.0.1:6379/0",
-            expected: "redis://[user:password@]host:port[/db] or unix:///path/to/redis.sock",
+            expected:
+                "redis://[user:password@]host:port[/db], unix:///path/to/redis.sock, or none (no cache, no fleet stats)",
             secret: false,
             apply: { raw, config in
-                guard let raw, raw.hasPrefix("redis://") || raw.hasPrefix("unix://") else { return false }
+                guard let raw else { return false }
+                if raw == "none" {
+                    config.redisURL = nil
+                    return true
+                }
+                guard raw.hasPrefix("redis://") || raw.hasPrefix("unix://") else { return false }
                 config.redisURL = raw
                 return true
-            }, render: { maskURLPassword($0.redisURL) }),
+            }, render: { $0.redisURL.map(maskURLPassword) ?? "none" }),
         Setting(
             "log.level", env: ["AIRLOCK_LOG_LEVEL"], default: "info",
             expected: "one of: trace, debug, info, notice, warning, error, critical",
@@ -346,7 +352,7 @@ func parseBytes(_ raw: String) -> Int? {
     return Int(text)
 }
 
-func maskURLPassword(_ url: String) -> String {
+public func maskURLPassword(_ url: String) -> String {
     guard let schemeEnd = url.range(of: "://"), let at = url.range(of: "@", range: schemeEnd.upperBound..<url.endIndex)
     else { return url }
     let userInfo = url[schemeEnd.upperBound..<at.lowerBound]

@@ -11,6 +11,7 @@ import Prometheus
 public import Redis
 public import SemanticCache
 import ServiceLifecycle
+public import TimeSource
 public import Upstream
 
 /// The Hummingbird application: routes, wiring, and the mapping of errors to HTTP.
@@ -26,17 +27,22 @@ public struct AirlockServer: Sendable {
     public let redis: RedisClient?
     public let fleet: FleetStats?
     public let cache: SemanticCache?
+    /// Stores answers in the cache off the response path.
+    public let cacheStores: CacheStoreQueue?
     /// The rule set requests are inspected with; nil runs without inspection.
     public let rules: RuleSetStore?
+    public let time: any TimeSource
 
     /// `redis` nil runs without fleet stats and ledger; `cache` nil runs without the cache; `rules` nil without
-    /// inspection.
-    public init(
-        configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, cache: SemanticCache? = nil,
-        rules: RuleSetStore? = nil, embeddingTimer: EmbeddingTimer? = nil, logger: Logger
+    /// inspection. Built by ``AirlockApplication/make(configuration:logger:overrides:)``.
+    init(
+        configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, cache: SemanticCache?,
+        rules: RuleSetStore?, embeddingTimer: EmbeddingTimer?, time: any TimeSource, logger: Logger
     ) {
         self.configuration = configuration
         self.cache = cache
+        self.cacheStores = cache.map { CacheStoreQueue(cache: $0) }
+        self.time = time
         self.rules = rules
         self.upstream = upstream
         self.logger = logger
@@ -47,7 +53,7 @@ public struct AirlockServer: Sendable {
             registry: PrometheusCollectorRegistry(), targets: UpstreamRouter.targetNames(configuration), fleet: fleet,
             redis: redis?.statistics)
         embeddingTimer?.attach(metrics.embedding)
-        self.router = UpstreamRouter(client: upstream, configuration: configuration, metrics: metrics)
+        self.router = UpstreamRouter(client: upstream, configuration: configuration, metrics: metrics, time: time)
         // With rules, the refusal pack's phrase rules decide `refusal_model`; without, the built-in phrases.
         self.classifier = OutcomeClassifier(
             refusalDetector: rules.map { RuleSetRefusalDetector(store: $0) } ?? PhraseRefusalDetector())
@@ -62,7 +68,10 @@ public struct AirlockServer: Sendable {
         let router = Router(context: AirlockRequestContext.self)
         router.middlewares.add(FallbackErrorMiddleware())
         let upstreamRouter = self.router
-        let chatCache = cache.map { ChatCache(cache: $0, configuration: configuration.cache) }
+        var chatCache: ChatCache?
+        if let cache, let cacheStores {
+            chatCache = ChatCache(cache: cache, stores: cacheStores, configuration: configuration.cache)
+        }
         let chat = ChatCompletionsRoute(
             router: upstreamRouter, classifier: classifier, cache: chatCache, maxRequestBytes: configuration.maxRequestBytes,
             metrics: metrics, rules: rules, maxHoldbackBytes: configuration.rules.maxHoldbackBytes, logger: logger)
@@ -185,10 +194,12 @@ public struct AirlockServer: Sendable {
     public func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        // Shut down in reverse: the server first, then the stats' last flush, then Redis, then libcurl.
+        // Shut down in reverse: the server first, then the stats' last flush, the queued cache stores, the cache, then
+        // Redis, then libcurl.
         var services: [any Service] = [upstream]
         if let redis { services.append(redis) }
         if let cache { services.append(cache) }
+        if let cacheStores { services.append(cacheStores) }
         if let fleet { services.append(fleet) }
         if let reloader {
             let interval = configuration.rules.reloadIntervalMilliseconds

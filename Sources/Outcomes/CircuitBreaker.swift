@@ -1,4 +1,5 @@
 import Synchronization
+public import TimeSource
 
 /// The breaker's logic as a value: closed → open after `failureThreshold` consecutive failures → half-open after
 /// `coolDown` (one probe at a time) → closed on a success, open again on a failure.
@@ -62,19 +63,27 @@ public struct CircuitBreakerState: Sendable, Equatable {
     }
 }
 
-/// One breaker per upstream target, shared by all requests.
+/// One breaker per upstream target, shared by all requests. Its cool-down is read from `time`.
 public final class CircuitBreaker: Sendable {
     public let name: String
     private let state: Mutex<CircuitBreakerState>
+    private let time: any TimeSource
 
-    public init(name: String, settings: CircuitBreakerState.Settings) {
+    public init(name: String, settings: CircuitBreakerState.Settings, time: any TimeSource = SystemTime()) {
         self.name = name
         self.state = Mutex(CircuitBreakerState(settings: settings))
+        self.time = time
     }
 
-    public func admit() -> CircuitBreakerState.Admission { state.withLock { $0.admit(now: .now) } }
+    public func admit() -> CircuitBreakerState.Admission {
+        let now = time.now
+        return state.withLock { $0.admit(now: now) }
+    }
     public func recordSuccess() { state.withLock { $0.recordSuccess() } }
-    public func recordFailure() { state.withLock { $0.recordFailure(now: .now) } }
+    public func recordFailure() {
+        let now = time.now
+        state.withLock { $0.recordFailure(now: now) }
+    }
     public func recordNeutral() { state.withLock { $0.recordNeutral() } }
     public var phase: CircuitBreakerState.Phase { state.withLock { $0.phase } }
 

@@ -112,19 +112,37 @@ public final class QwenEmulator: Service, Sendable {
     }
 
     /// Starts an emulator (on an ephemeral port unless `configuration` names one), runs `body` with it and its base
-    /// URL (`http://127.0.0.1:PORT/compatible-mode/v1`), then shuts it down, also when `body` throws.
+    /// URL (`http://127.0.0.1:PORT/compatible-mode/v1`), then shuts it down gracefully, also when `body` throws, and
+    /// returns once it has stopped. It is never stopped by cancellation: a NIO server cancelled while it holds an
+    /// accepted connection it has not handed out yet crashes the process (swift-nio #3481).
     public static func withRunning<T: Sendable>(
         _ configuration: EmulatorConfiguration = .init(),
         logger: Logger = QwenEmulator.quietLogger,
         _ body: (QwenEmulator, String) async throws -> T
     ) async throws -> T {
         let emulator = QwenEmulator(configuration: configuration, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await emulator.run() }
-            defer { group.cancelAll() }
-            let port = try await emulator.waitUntilListening()
-            let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-            return try await body(emulator, "http://\(host):\(port)/compatible-mode/v1")
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: emulator)], gracefulShutdownSignals: [], logger: logger)
+        // Held answers and streams end on graceful shutdown; the bound only guards against a bug hanging a test run.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let result: Result<T, any Error>
+            do {
+                let port = try await emulator.waitUntilListening()
+                let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                result = .success(try await body(emulator, "http://\(host):\(port)/compatible-mode/v1"))
+            } catch {
+                result = .failure(error)
+            }
+            await group.triggerGracefulShutdown()
+            do {
+                try await tasks.waitForAll()
+            } catch {
+                if case .success = result { throw error }
+            }
+            return try result.get()
         }
     }
 

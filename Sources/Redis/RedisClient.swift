@@ -20,14 +20,22 @@ public final class RedisClient: Service, Sendable {
 
     deinit { pool.shutdown() }
 
-    /// Runs until graceful shutdown, then fails what is still queued and stops the threads.
+    /// Runs until graceful shutdown, then fails what is still queued and waits (without blocking a thread) until the
+    /// threads have ended.
     public func run() async throws {
         try? await gracefulShutdown()
-        shutdown()
+        await shutdownAndWait()
     }
 
-    /// Fails queued calls with `shutdown` and ends the threads; idempotent.
+    /// Fails queued calls with `shutdown` and tells the threads to end once their current call returns; returns at
+    /// once. Idempotent.
     public func shutdown() { pool.shutdown() }
+
+    /// ``shutdown()``, then waits until the threads have ended.
+    public func shutdownAndWait() async {
+        pool.shutdown()
+        await pool.ended()
+    }
 
     public var statistics: RedisStatistics { pool.statistics }
 

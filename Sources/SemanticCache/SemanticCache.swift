@@ -4,6 +4,7 @@ public import Logging
 public import Redis
 public import ServiceLifecycle
 import Synchronization
+public import TimeSource
 
 /// The semantic cache (design §3): an exact layer, then nearest neighbours by cosine similarity behind a lexical
 /// gate, partitioned by `CacheKey.namespace`, with Redis as the truth and the vector index in process.
@@ -23,12 +24,15 @@ public final class SemanticCache: Service, Sendable {
     private let logger: Logger
     /// Names this process's own stream events, which it has applied already.
     private let instanceID = UUID().uuidString
+    /// Expiry times and recency of hits.
+    private let time: any TimeSource
 
     public init(
         configuration: SemanticCacheConfiguration = .init(), redis: RedisClient, embedder: any Embedder,
-        logger: Logger = Logger(label: "airlock.cache")
+        time: any TimeSource = SystemTime(), logger: Logger = Logger(label: "airlock.cache")
     ) throws(SemanticCacheError) {
         self.configuration = try configuration.validated()
+        self.time = time
         self.redis = redis
         self.embedder = embedder
         self.index = VectorIndex(dimensions: embedder.dimensions)
@@ -65,7 +69,7 @@ public final class SemanticCache: Service, Sendable {
     }
 
     private func lookupLayers(_ key: CacheKey, vector: [Float]?, threshold: Float) async -> CacheLookup {
-        let now = Self.nowMilliseconds()
+        let now = time.unixMilliseconds
         switch await fetch(namespace: key.namespace, id: key.exactID, now: now) {
         case .failed(let reason): return .bypass(reason)
         case .found(let entry): return .hit(CacheHit(entry: entry, similarity: 1, layer: .exact))
@@ -174,7 +178,7 @@ public final class SemanticCache: Service, Sendable {
                 return .failed("embedding: \(error)")
             }
         }
-        let now = Self.nowMilliseconds()
+        let now = time.unixMilliseconds
         let expiresAt = now + max(1, ttlMilliseconds)
         let vectorBytes = EntryCodec.vectorBytes(vector)
         let id = key.exactID
@@ -281,7 +285,7 @@ public final class SemanticCache: Service, Sendable {
 
     private func synchronize() async {
         var lastEventID: String?
-        var lastSweep = ContinuousClock.now
+        var lastSweep = time.now
         while !Task.isCancelled {
             if let after = lastEventID {
                 do {
@@ -294,10 +298,10 @@ public final class SemanticCache: Service, Sendable {
             } else {
                 lastEventID = try? await load()
             }
-            if ContinuousClock.now - lastSweep >= configuration.sweepInterval {
-                let removed = index.sweep(now: Self.nowMilliseconds())
+            if time.now - lastSweep >= configuration.sweepInterval {
+                let removed = index.sweep(now: time.unixMilliseconds)
                 statistics.expiredDropped.add(removed, ordering: .relaxed)
-                lastSweep = .now
+                lastSweep = time.now
             }
             try? await Task.sleep(for: configuration.syncInterval)
         }
@@ -314,7 +318,7 @@ public final class SemanticCache: Service, Sendable {
             var loaded = 0
             var cursor = "0"
             let fresh = VectorIndex(dimensions: index.dimensions)
-            let now = Self.nowMilliseconds()
+            let now = time.unixMilliseconds
             repeat {
                 let reply = try await redis.execute(
                     RedisCommand("SCAN", cursor, "MATCH", "\(configuration.keyPrefix):{*}:e:*", "COUNT", 1000),
@@ -370,11 +374,11 @@ public final class SemanticCache: Service, Sendable {
             guard let id = EntryCodec.text(fields["id"]), let bytes = fields["v"],
                 let vector = EntryCodec.vector(bytes, dimensions: index.dimensions),
                 let text = EntryCodec.text(fields["t"]), let expiresAt = EntryCodec.int(fields["x"]),
-                expiresAt > Self.nowMilliseconds()
+                expiresAt > time.unixMilliseconds
             else { return }
             index.upsert(
                 namespace: namespace,
-                entry: .init(id: id, text: text, expiresAt: expiresAt, lastHit: Self.nowMilliseconds()), vector: vector)
+                entry: .init(id: id, text: text, expiresAt: expiresAt, lastHit: time.unixMilliseconds), vector: vector)
         case "del":
             if let id = EntryCodec.text(fields["id"]) { index.remove(namespace: namespace, id: id) }
         case "ns": index.dropNamespace(namespace)
@@ -422,5 +426,4 @@ public final class SemanticCache: Service, Sendable {
         return SemanticCacheError(.redisFailure, "\(what): \(error)")
     }
 
-    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 }

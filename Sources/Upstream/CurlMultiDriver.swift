@@ -20,6 +20,9 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
         var commands: [Command] = []
         var stopping = false
         var stopped = false
+        /// The thread has returned.
+        var ended = false
+        var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let multi: UnsafeMutableRawPointer
@@ -28,7 +31,6 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
     private var byHandle: [UnsafeMutableRawPointer: Transfer] = [:]
     private let logger: Logger
     private let counters = Mutex(UpstreamClientStats())
-    private let finished = DispatchSemaphore(value: 0)
 
     init(logger: Logger, maxConnectionsPerHost: Int) {
         CurlGlobal.initialize()
@@ -60,7 +62,8 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
         curl_multi_wakeup(multi)
     }
 
-    /// Stops the thread after failing every transfer still running. Blocks until the thread has ended.
+    /// Tells the thread to fail every transfer still running and end; returns at once (``ended()`` waits for it).
+    /// New transfers are refused from here on.
     func shutdown() {
         let first = inbox.withLock { inbox -> Bool in
             defer { inbox.stopping = true }
@@ -68,7 +71,18 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
         }
         guard first else { return }
         curl_multi_wakeup(multi)
-        finished.wait()
+    }
+
+    /// Returns once the thread has ended, without blocking a thread meanwhile.
+    func ended() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = inbox.withLock { inbox -> Bool in
+                if inbox.ended { return true }
+                inbox.endWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
     }
 
     // MARK: BodyChannelDelegate (any thread)
@@ -109,7 +123,12 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
                 for case .add(let transfer) in late {
                     transfer.complete(UpstreamError(.shutdown, "the upstream client is shutting down"))
                 }
-                finished.signal()
+                let waiters = inbox.withLock { inbox -> [CheckedContinuation<Void, Never>] in
+                    inbox.ended = true
+                    defer { inbox.endWaiters.removeAll() }
+                    return inbox.endWaiters
+                }
+                for waiter in waiters { waiter.resume() }
                 return
             }
             curl_multi_perform(multi, &running)

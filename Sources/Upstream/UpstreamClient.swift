@@ -34,14 +34,22 @@ public final class UpstreamClient: Service, Sendable {
         driver.shutdown()
     }
 
-    /// Runs until graceful shutdown, then fails what is still in flight and stops the driver thread.
+    /// Runs until graceful shutdown, then fails what is still in flight and waits (without blocking a thread) for the
+    /// driver thread to end.
     public func run() async throws {
         try? await gracefulShutdown()
-        shutdown()
+        await shutdownAndWait()
     }
 
+    /// Refuses new requests and fails those in flight; returns at once, never blocking the caller.
     public func shutdown() {
         driver.shutdown()
+    }
+
+    /// ``shutdown()``, then waits until the driver thread has ended.
+    public func shutdownAndWait() async {
+        driver.shutdown()
+        await driver.ended()
     }
 
     public var stats: UpstreamClientStats { driver.stats }

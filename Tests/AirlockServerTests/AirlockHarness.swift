@@ -1,5 +1,6 @@
 import AirlockConfiguration
 import AirlockServer
+import AirlockTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -10,17 +11,24 @@ import QwenEmulator
 import Redis
 import SemanticCache
 import Testing
+import TimeSource
 import Upstream
 
-/// A real Airlock (Hummingbird on port 0) in front of a real emulator, and a libcurl client to talk to it.
+/// A real Airlock (Hummingbird on port 0) in front of a real emulator, and a libcurl client to talk to it. The
+/// server is built by the same composition root as `airlock serve` (`AirlockApplication.make`), from a configuration
+/// made of environment settings; only the model (loaded once per test process) and the clock are supplied.
 struct AirlockHarness {
     let baseURL: String
     let emulator: QwenEmulator
     let emulatorURL: String
     let client: UpstreamClient
-    let serverUpstream: UpstreamClient
-    let cache: SemanticCache?
-    let rules: RuleSetStore?
+    let server: AirlockServer
+    /// The clock of the breakers, retry waits and cache expiry: tests advance it instead of sleeping.
+    let time: ManualTime
+
+    var serverUpstream: UpstreamClient { server.upstream }
+    var cache: SemanticCache? { server.cache }
+    var rules: RuleSetStore? { server.rules }
 
     static func withRunning<T: Sendable>(
         emulator emulatorConfiguration: EmulatorConfiguration = .init(),
@@ -35,91 +43,34 @@ struct AirlockHarness {
             var env = [
                 "AIRLOCK_LISTEN": "127.0.0.1:0", "AIRLOCK_UPSTREAM_URL": upstreamURL ?? emulatorURL,
                 "DASHSCOPE_API_KEY": "airlock-test-key", "AIRLOCK_UPSTREAM_FORWARD_HEADERS": "x-dashscope-,x-emulator-",
+                "AIRLOCK_REDIS_URL": redisURL ?? "none", "AIRLOCK_CACHE_ENABLED": String(cacheEnabled),
+                "AIRLOCK_RULES_ENABLED": String(rulesDirectory != nil),
             ]
+            if let rulesDirectory { env["AIRLOCK_RULES_DIR"] = rulesDirectory }
             env.merge(environment) { $1 }
             let configuration = try AirlockConfiguration.load(path: nil, environment: env)
-            var logger = Logger(label: "airlock-test")
-            logger.logLevel = .warning
-            let serverUpstream = UpstreamClient(logger: logger)
-            let redis = try redisURL.map { url in try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger) }
-            var cache: SemanticCache?
-            if cacheEnabled, let redis {
-                cache = try SemanticCache(
-                    configuration: SemanticCacheConfiguration(threshold: Float(configuration.cache.threshold)),
-                    redis: redis, embedder: try Self.sharedEmbedder(), logger: logger)
-            }
-            var rules: RuleSetStore?
-            if let rulesDirectory {
-                let packs = try RuleSet.parsePacks(directory: rulesDirectory)
-                let semantic = packs.contains { $0.enabled && $0.rules.contains { $0.enabled && $0.kind == .semantic } }
-                let set = try await RuleSet.compile(
-                    packs: packs, directory: rulesDirectory, embedder: semantic ? try Self.rulesEmbedder() : nil,
-                    upstream: serverUpstream,
-                    configuration: RuleSet.Configuration(maxHoldbackBytes: configuration.rules.maxHoldbackBytes),
-                    logger: logger)
-                rules = RuleSetStore(set, logger: logger)
-            }
-            let server = AirlockServer(
-                configuration: configuration, upstream: serverUpstream, redis: redis, cache: cache, rules: rules,
-                logger: logger)
+            let time = ManualTime()
+            let server = try await AirlockApplication.make(
+                configuration: configuration, logger: quietLogger,
+                overrides: .init(embedder: try TestModel.memoizingEmbedder(), time: time))
             let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let app = server.makeApplication { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
             }
-            let client = UpstreamClient(logger: logger)
+            let client = UpstreamClient(logger: quietLogger)
             defer { client.shutdown() }
-            return try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await app.run() }
+            return try await withRunningServices([app]) {
                 var ports = portStream.makeAsyncIterator()
-                guard let port = await ports.next(), port > 0 else { throw CancellationError() }
+                guard let port = await ports.next(), port > 0 else {
+                    throw AirlockStartupError("the Airlock under test did not start listening")
+                }
                 let harness = AirlockHarness(
                     baseURL: "http://127.0.0.1:\(port)", emulator: emulator, emulatorURL: emulatorURL, client: client,
-                    serverUpstream: serverUpstream, cache: cache, rules: rules)
-                do {
-                    let result = try await body(harness)
-                    group.cancelAll()
-                    return result
-                } catch {
-                    group.cancelAll()
-                    throw error
-                }
+                    server: server, time: time)
+                return try await body(harness)
             }
         }
-    }
-
-    /// One model for every test: loading is cheap, but each engine owns two worker threads.
-    nonisolated(unsafe) private static var embedder: LocalEmbedder?
-    private static let embedderLock = NSLock()
-    static func sharedEmbedder() throws -> LocalEmbedder {
-        embedderLock.lock()
-        defer { embedderLock.unlock() }
-        if let embedder { return embedder }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let directory = root.appendingPathComponent("models/all-MiniLM-L6-v2").path
-        guard FileManager.default.fileExists(atPath: directory + "/model.safetensors") else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "the model is missing at \(directory): run `make models`"])
-        }
-        var logger = Logger(label: "embedder-test")
-        logger.logLevel = .warning
-        let made = try LocalEmbedder(modelDirectory: directory, logger: logger)
-        embedder = made
-        return made
-    }
-
-    /// The shared model behind a memory, for rule sets: every harness compiles the same exemplars, which are then
-    /// embedded once for the whole test run instead of once per harness (the debug-build encoder is slow, and tests
-    /// run in parallel).
-    nonisolated(unsafe) private static var memo: MemoizingEmbedder?
-    static func rulesEmbedder() throws -> MemoizingEmbedder {
-        let base = try sharedEmbedder()
-        embedderLock.lock()
-        defer { embedderLock.unlock() }
-        if let memo { return memo }
-        let made = MemoizingEmbedder(base, capacity: 2048)
-        memo = made
-        return made
     }
 
     func request(
@@ -142,10 +93,7 @@ struct AirlockHarness {
     }
 
     /// The repository's shipped rule packs.
-    static var shippedRules: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("rules").path
-    }
+    static var shippedRules: String { Repository.rules }
 
     /// A fresh directory holding one pack file per (name, YAML text).
     static func rulesDirectory(_ packs: [String: String]) throws -> String {
@@ -162,17 +110,6 @@ struct AirlockHarness {
         return Array(
             #"{"model":"qwen-plus","messages":[{"role":"user","content":"\#(escaped)"}],"stream":\#(stream)\#(extra)}"#.utf8)
     }
-}
-
-func eventually(
-    timeout: Duration = .seconds(10), sourceLocation: Testing.SourceLocation = #_sourceLocation, _ condition: () -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    #expect(condition(), "condition did not hold within \(timeout)", sourceLocation: sourceLocation)
 }
 
 /// Splits an SSE body into the JSON objects of its data events; `[DONE]` becomes nil.

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Foundation
 import QwenEmulator
 import SemanticCache
@@ -32,8 +33,8 @@ import Upstream
     }
 
     @Test func hitAfterMissExactAndSemanticAndPartitions() async throws {
-        let redis = try RedisServerProcess()
-        defer { redis.stop() }
+        let redis = try RedisServerProcess.started()
+        defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
             let (first, firstBody) = try await Self.ask(airlock, "What is the boiling point of water at sea level?")
             #expect(first.header("x-airlock-cache") == "miss")
@@ -73,8 +74,8 @@ import Upstream
     }
 
     @Test func streamsAreStoredAndReplayedToBothKindsOfClient() async throws {
-        let redis = try RedisServerProcess()
-        defer { redis.stop() }
+        let redis = try RedisServerProcess.started()
+        defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
             let question = "Name three rivers in Europe"
             let (first, firstBytes) = try await Self.ask(
@@ -102,8 +103,8 @@ import Upstream
     }
 
     @Test func refusalsFailuresAndNoStoreAreNeverStoredAndNoCacheSkipsLookup() async throws {
-        let redis = try RedisServerProcess()
-        defer { redis.stop() }
+        let redis = try RedisServerProcess.started()
+        defer { redis.destroy() }
         try await AirlockHarness.withRunning(
             environment: ["AIRLOCK_UPSTREAM_RETRIES": "0"], redisURL: redis.url, cache: true
         ) { airlock in
@@ -113,7 +114,8 @@ import Upstream
                 #expect(again.header("x-airlock-cache") == "miss", "\(marker) was stored")
             }
             _ = try await Self.ask(airlock, "Do not keep this", headers: [("Cache-Control", "no-store")])
-            try await Task.sleep(for: .milliseconds(500))
+            // Every store this request could have queued has been queued by the time it was answered.
+            await airlock.server.cacheStores?.settled()
             let (notKept, _) = try await Self.ask(airlock, "Do not keep this")
             #expect(notKept.header("x-airlock-cache") == "miss")
             try await Self.stored(airlock, count: 1)  // the second "Do not keep this" was stored normally
@@ -124,15 +126,15 @@ import Upstream
     }
 
     @Test func twoInstancesShareEntriesAndRedisOutageMeansBypass() async throws {
-        let redis = try RedisServerProcess()
-        defer { redis.stop() }
+        let redis = try RedisServerProcess.started()
+        defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { first in
             try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { second in
                 _ = try await Self.ask(first, "How many moons does Mars have?")
                 try await Self.stored(second, count: 1)  // arrived through the Redis stream
                 let (shared, _) = try await Self.ask(second, "How many moons does Mars have?")
                 #expect(shared.header("x-airlock-cache") == "hit")
-                redis.stop()
+                redis.destroy()
                 let (down, body) = try await Self.ask(second, "How far away is the Moon?")
                 #expect(down.status == 200)
                 #expect(down.header("x-airlock-cache") == "bypass")

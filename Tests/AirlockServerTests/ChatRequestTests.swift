@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import HTTPTypes
 import Testing
 

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Foundation
 import QwenEmulator
 import SemanticCache
@@ -35,8 +36,8 @@ import Upstream
     }
 
     @Test func twoInstancesReportTheFleetsExactCounts() async throws {
-        let redis = try RedisServerProcess()
-        defer { redis.stop() }
+        let redis = try RedisServerProcess.started()
+        defer { redis.destroy() }
         let environment = ["AIRLOCK_UPSTREAM_RETRIES": "0"]
         let rules = try Self.rules()
         try await AirlockHarness.withRunning(environment: environment, redisURL: redis.url, cache: true, rules: rules) {
@@ -68,7 +69,12 @@ import Upstream
                 let invalid = try await second.request("POST", "/v1/chat/completions", body: Array("{".utf8))
                 #expect(invalid.status == 400)
                 // Each instance flushes its counts about once a second; reading flushes the reader's own.
-                try await Task.sleep(for: .milliseconds(1500))
+                for instance in [first, second] {
+                    try await eventually {
+                        let (_, stats) = try await instance.json("GET", "/airlock/stats?window=15m")
+                        return stats["requests"] as? Int == Self.mix.count + 1
+                    }
+                }
 
                 let total = Double(Self.mix.count + 1)
                 var expected: [String: Int] = ["invalid_request": 1]

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Foundation
 import Inspection
 import QwenEmulator
@@ -307,8 +308,8 @@ import Upstream
     }
 
     @Test func cachedAnswersKeepPlaceholdersAndEachHitRestoresItsOwnValues() async throws {
-        let redis = try RedisServerProcess()
-        defer { redis.stop() }
+        let redis = try RedisServerProcess.started()
+        defer { redis.destroy() }
         try await AirlockHarness.withRunning(
             redisURL: redis.url, cache: true, rules: AirlockHarness.shippedRules
         ) { airlock in

@@ -1,6 +1,8 @@
+import AirlockTestSupport
 import Foundation
 import QwenEmulator
 import Testing
+import TimeSource
 import Upstream
 
 @testable import AirlockServer
@@ -94,10 +96,10 @@ import Upstream
 
     @Test func retryAfterIsHonouredAndTheSecondAttemptSucceeds() async throws {
         try await AirlockHarness.withRunning { airlock in
-            let started = ContinuousClock.now
+            let started = airlock.time.now
             let (response, _) = try await airlock.json(
                 "POST", "/v1/chat/completions", body: AirlockHarness.chat("retry me [[fault:rate_limit_retry_after]]"))
-            let elapsed = ContinuousClock.now - started
+            let elapsed = airlock.time.now - started
             #expect(response.status == 200)
             #expect(response.header("x-airlock-outcome") == "ok")
             #expect(airlock.emulator.stats.chatRequests == 2)
@@ -143,7 +145,7 @@ import Upstream
             #expect(airlock.emulator.stats.chatRequests == 3, "no upstream call while open")
             #expect(try await airlock.metricsText().contains(#"airlock_upstream_circuit_open{target="primary"} 1"#))
             airlock.emulator.setForcedFault(nil as String?)
-            try await Task.sleep(for: .milliseconds(3100))
+            airlock.time.advance(by: .milliseconds(3100))
             let (probe, _) = try await airlock.json("POST", "/v1/chat/completions", body: AirlockHarness.chat("c"))
             #expect(probe.status == 200)
             let (after, _) = try await airlock.json("POST", "/v1/chat/completions", body: AirlockHarness.chat("d"))

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Embeddings
 import Logging
 import Testing

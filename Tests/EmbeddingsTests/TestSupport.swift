@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Embeddings
 import Foundation
 import Testing
@@ -11,10 +12,7 @@ enum TestPaths {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
     }
 
-    static var modelDirectory: String {
-        ProcessInfo.processInfo.environment["AIRLOCK_MODEL_DIR"]
-            ?? repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-    }
+    static var modelDirectory: String { TestModel.directory }
 }
 
 struct MissingModel: Error, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Embeddings
 import Foundation
 import Inspection

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Foundation
 import Inspection
 import Testing
@@ -116,10 +117,8 @@ import Upstream
         defer { client.shutdown() }
         let directory = try temporaryRules(["g.yaml": Self.pack(port: slow.port, timeoutMS: 200, onError: onError)])
         let ruleSet = try await RuleSet.load(directory: directory, upstream: client, logger: quietLogger())
-        let start = ContinuousClock.now
         let inspection = await ruleSet.inspectPrompt(messages: [.init(role: "user", content: "hello")])
-        // Well before the stub answers (5 s): the 200 ms timeout cut it off, even on a loaded machine.
-        #expect(ContinuousClock.now - start < .seconds(4))
+        // A timeout, not the stub's verdict (sent after 5 s): the 200 ms timeout cut the call off.
         #expect(inspection.failures.map(\.code) == [.guardTimeout])
         #expect(inspection.failures.first?.mode.rawValue == onError)
         #expect(inspection.decision == (onError == "open" ? .allow : .block(rules: ["guard"])))

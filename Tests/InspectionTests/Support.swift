@@ -1,24 +1,20 @@
+import AirlockTestSupport
 import Embeddings
 import Foundation
 import Inspection
 import Logging
 
-/// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().path
+/// The package root.
+let packageRoot = Repository.root.path
 
-let shippedRulesDirectory = packageRoot + "/rules"
+let shippedRulesDirectory = Repository.rules
 
-/// The real all-MiniLM-L6-v2 engine, shared by the tests that need it (loading takes a moment).
+/// The real all-MiniLM-L6-v2 engine, loaded once for the test process.
 let sharedEmbedder: LocalEmbedder = {
-    var logger = Logger(label: "test.embeddings")
-    logger.logLevel = .warning
     do {
-        return try LocalEmbedder(
-            modelDirectory: packageRoot + "/models/all-MiniLM-L6-v2", configuration: .init(workers: 2),
-            logger: logger)
+        return try TestModel.embedder()
     } catch {
-        fatalError("the embedding model is missing: run `bash scripts/fetch-model.sh` (\(error))")
+        fatalError("\(error)")
     }
 }()
 

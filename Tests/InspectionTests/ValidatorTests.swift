@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Inspection
 import Testing
 

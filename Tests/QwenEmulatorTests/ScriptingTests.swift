@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Testing
 
 @testable import QwenEmulator

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Foundation
 import QwenEmulator
 import Testing
@@ -144,7 +145,7 @@ struct StreamingTests {
             let reply = try await client.chat("Long story", extra: #","stream":true"#, cutoff: .afterBodyParts(3))
             #expect(reply.status == 200)
             #expect(!reply.endedCleanly)
-            #expect(try await eventually { emulator.stats.streamsAborted == 1 })
+            try await eventually { emulator.stats.streamsAborted == 1 }
             let stats = emulator.stats
             #expect(stats.streamsStarted == 1)
             #expect(stats.streamsCompleted == 0)
@@ -157,7 +158,7 @@ struct StreamingTests {
         try await QwenEmulator.withRunning { emulator, _ in
             let client = LoopbackHTTPClient(port: try await emulator.waitUntilListening())
             _ = try await client.chat("Short story", extra: #","stream":true"#)
-            #expect(try await eventually { emulator.stats.streamsCompleted == 1 })
+            try await eventually { emulator.stats.streamsCompleted == 1 }
             #expect(emulator.stats.streamsStarted == 1)
             #expect(emulator.stats.streamsAborted == 0)
         }

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Foundation
 import QwenEmulator
 import Testing
@@ -152,8 +153,8 @@ import Testing
             let response = try await client.execute(Self.post(base, Self.chatBody("big", stream: true)))
             var iterator = response.body.makeAsyncIterator()
             _ = try await iterator.next()
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(client.stats.pauses >= 1)
+            // Nothing more is read: the transfer fills the 64 KiB buffer and pauses.
+            try await eventually { client.stats.pauses >= 1 }
             var total = 0
             var last: [UInt8] = []
             while let chunk = try await iterator.next() {
@@ -171,7 +172,7 @@ import Testing
             let pending = Task {
                 try await client.execute(Self.post(base, Self.chatBody("x"), headers: [("x-emulator-fault", "timeout")]))
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await eventually { client.stats.started >= 1 }
             client.shutdown()
             await #expect { _ = try await pending.value } throws: { ($0 as? UpstreamError)?.code == .shutdown }
             await #expect { _ = try await client.execute(Self.post(base, Self.chatBody("x"))) } throws: {
@@ -181,14 +182,3 @@ import Testing
     }
 }
 
-/// Polls a condition for up to `timeout`; records a failure if it never holds.
-func eventually(
-    timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    #expect(condition(), "condition did not hold within \(timeout)", sourceLocation: sourceLocation)
-}

@@ -10,6 +10,7 @@ import SemanticCache
 /// replay of a stored answer in the form the client asked for.
 struct ChatCache: Sendable {
     let cache: SemanticCache
+    let stores: CacheStoreQueue
     let configuration: AirlockConfiguration.Cache
 
     /// The parameters that change the answer, and so partition the cache.
@@ -91,10 +92,10 @@ struct ChatCache: Sendable {
         return (headers, ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// Stores off the response path: the client never waits for the embedding or Redis.
+    /// Stores off the response path, in the server's bounded store queue: the client never waits for the embedding
+    /// or Redis.
     func storeInBackground(_ key: CacheKey, completion: CachedCompletion, vector: [Float]?, ttl: Duration?) {
-        let cache = self.cache
-        Task.detached { _ = await cache.store(key, completion: completion, vector: vector, ttl: ttl) }
+        stores.enqueue(key, completion: completion, vector: vector, ttl: ttl)
     }
 
     static func canonical(_ value: JSONValue) -> String {

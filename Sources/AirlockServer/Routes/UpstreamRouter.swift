@@ -2,6 +2,7 @@ import AirlockConfiguration
 import Foundation
 import Hummingbird
 import Outcomes
+import TimeSource
 import Upstream
 
 /// One upstream the router may send to: the primary, or a fallback with its own breaker.
@@ -50,9 +51,12 @@ final class UpstreamRouter: Sendable {
     let requestTimeout: Duration
     let maxResponseBytes: Int
     let metrics: AirlockMetrics
+    /// Breakers' cool-downs and the waits between retries.
+    let time: any TimeSource
 
-    init(client: UpstreamClient, configuration: AirlockConfiguration, metrics: AirlockMetrics) {
+    init(client: UpstreamClient, configuration: AirlockConfiguration, metrics: AirlockMetrics, time: any TimeSource) {
         self.client = client
+        self.time = time
         self.metrics = metrics
         let upstream = configuration.upstream
         let settings = CircuitBreakerState.Settings(
@@ -60,7 +64,7 @@ final class UpstreamRouter: Sendable {
         var targets = [
             UpstreamTarget(
                 name: "primary", call: UpstreamCall(configuration: upstream), model: nil,
-                breaker: CircuitBreaker(name: "primary", settings: settings))
+                breaker: CircuitBreaker(name: "primary", settings: settings, time: time))
         ]
         for (index, fallback) in upstream.fallbacks.enumerated() {
             var settingsForTarget = upstream
@@ -70,7 +74,7 @@ final class UpstreamRouter: Sendable {
             targets.append(
                 UpstreamTarget(
                     name: name, call: UpstreamCall(configuration: settingsForTarget), model: fallback.model,
-                    breaker: CircuitBreaker(name: name, settings: settings)))
+                    breaker: CircuitBreaker(name: name, settings: settings, time: time)))
         }
         self.targets = targets
         self.retry = RetryPolicy(maxRetries: upstream.retries)
@@ -156,7 +160,7 @@ final class UpstreamRouter: Sendable {
                         retry: retryNumber + 1, retryAfter: retryAfter, remaining: remaining, using: &generator)
                 else { break }
                 metrics.recordRetry(target: target.name)
-                do { try await Task.sleep(for: delay) } catch { return last! }
+                do { try await time.sleep(for: delay) } catch { return last! }
                 retryNumber += 1
                 // The breaker may have opened meanwhile (other requests failing too): move on.
                 if target.breaker.admit() == .rejected { break }

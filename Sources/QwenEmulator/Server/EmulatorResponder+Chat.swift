@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 import StreamPacing
 
 extension EmulatorResponder {
@@ -162,11 +163,15 @@ extension EmulatorResponder {
             state.update { $0.streamsStarted += 1 }
             do {
                 for step in script.steps {
+                    // A graceful shutdown ends the stream (as a cut connection) instead of waiting for its last token.
+                    if Task.isShuttingDownGracefully { throw CancellationError() }
                     if let interval, StreamScript.isPaced(step) {
-                        if let watch {
-                            try await watch.sleep(for: interval)
-                        } else {
-                            try await Task.sleep(for: interval)
+                        try await cancelWhenGracefulShutdown {
+                            if let watch {
+                                try await watch.sleep(for: interval)
+                            } else {
+                                try await Task.sleep(for: interval)
+                            }
                         }
                     }
                     if watch?.isClosed == true { throw EmulatorError(.clientDisconnected, "the client went away") }

@@ -47,6 +47,9 @@ final class ConnectionPool: Sendable {
         var isShutDown = false
         var reconnect: ReconnectState
         var pending: Int { queue.count - head }
+        /// Worker threads that have started and not yet returned.
+        var liveWorkers = 0
+        var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let configuration: RedisConfiguration
@@ -70,6 +73,7 @@ final class ConnectionPool: Sendable {
 
     /// Starts the threads; they hold the pool (not the client) and end after `shutdown()`.
     func start() {
+        state.withLock { $0.liveWorkers = configuration.poolSize }
         for index in 0..<configuration.poolSize {
             let thread = Thread { [self] in self.runWorker() }
             thread.name = "airlock-redis-\(index)"
@@ -175,6 +179,25 @@ final class ConnectionPool: Sendable {
                 }
             }
             job.complete(result)
+        }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.liveWorkers -= 1
+            guard state.liveWorkers == 0 else { return [] }
+            defer { state.endWaiters.removeAll() }
+            return state.endWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once every worker thread has ended (after ``shutdown()``), without blocking a thread meanwhile.
+    func ended() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.liveWorkers == 0 { return true }
+                state.endWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
         }
     }
 

@@ -1,3 +1,4 @@
+import AirlockTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -183,12 +184,3 @@ func jsonString(_ text: String) -> String {
     return String(array.dropFirst().dropLast())
 }
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}

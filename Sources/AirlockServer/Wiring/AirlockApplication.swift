@@ -1,0 +1,145 @@
+public import AirlockConfiguration
+public import Embeddings
+public import Inspection
+public import Logging
+public import Redis
+public import SemanticCache
+public import TimeSource
+public import Upstream
+
+/// The composition root: every component of a running Airlock, built from one `AirlockConfiguration`. `airlock serve`
+/// and the tests both build the server here, so what is tested is what is served.
+public enum AirlockApplication {
+    /// What the environment supplies instead of what the configuration would build.
+    public struct Overrides: Sendable {
+        /// An embedding engine to use instead of loading `embedding.*` (a test process loads the model once).
+        public var embedder: (any Embedder)?
+        /// The clock of the breakers, the retry waits and the cache's expiry.
+        public var time: any TimeSource
+
+        public init(embedder: (any Embedder)? = nil, time: any TimeSource = SystemTime()) {
+            self.embedder = embedder
+            self.time = time
+        }
+    }
+
+    /// Builds the upstream client, Redis client, embedder, rule store, cache, stats and routes. Every problem that
+    /// stops start-up names the setting to change.
+    public static func make(
+        configuration: AirlockConfiguration, logger: Logger, overrides: Overrides = .init()
+    ) async throws(AirlockStartupError) -> AirlockServer {
+        if configuration.upstream.auth == .airlock && configuration.upstream.apiKey == nil {
+            throw AirlockStartupError(
+                "upstream.api_key is not set: export DASHSCOPE_API_KEY, or set upstream.auth: passthrough to send each "
+                    + "caller's own Authorization header.")
+        }
+        var upstreamConfiguration = UpstreamClient.Configuration()
+        upstreamConfiguration.caFile = configuration.upstream.caFile
+        let upstream = UpstreamClient(configuration: upstreamConfiguration, logger: logger)
+        do {
+            return try await make(configuration: configuration, upstream: upstream, logger: logger, overrides: overrides)
+        } catch {
+            upstream.shutdown()
+            throw error
+        }
+    }
+
+    private static func make(
+        configuration: AirlockConfiguration, upstream: UpstreamClient, logger: Logger, overrides: Overrides
+    ) async throws(AirlockStartupError) -> AirlockServer {
+        var redis: RedisClient?
+        if let url = configuration.redisURL {
+            do {
+                redis = try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger)
+            } catch {
+                throw AirlockStartupError("redis.url \(maskURLPassword(url)): \(error)")
+            }
+        } else if configuration.cache.enabled {
+            redis = nil
+            throw AirlockStartupError("cache.enabled needs Redis: set redis.url, or set cache.enabled: false")
+        }
+
+        // One embedding engine for the cache and the semantic rules, made only if either needs it.
+        var sharedEmbedder: (any Embedder)?
+        let embeddingTimer = EmbeddingTimer()
+        func embedder(for user: String) throws(AirlockStartupError) -> any Embedder {
+            if let sharedEmbedder { return sharedEmbedder }
+            let base: any Embedder
+            if let given = overrides.embedder {
+                base = given
+            } else {
+                do {
+                    base = try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger)
+                } catch {
+                    throw AirlockStartupError(
+                        "embedding (\(configuration.embedding.backend.rawValue), "
+                            + "\(configuration.embedding.modelDirectory)): \(error). Run `make models`, or \(user).")
+                }
+            }
+            // Timed inside the memory, so the histogram shows model calls; the memory lets the semantic rules and the
+            // cache share one embedding of a prompt.
+            let made = MemoizingEmbedder(embeddingTimer.timing(base))
+            sharedEmbedder = made
+            return made
+        }
+
+        var rules: RuleSetStore?
+        if configuration.rules.enabled {
+            rules = try await loadRules(configuration, upstream: upstream, logger: logger) {
+                () throws(AirlockStartupError) -> any Embedder in
+                try embedder(for: "turn the semantic rules off (enabled: false), or set rules.enabled: false")
+            }
+        }
+        var cache: SemanticCache?
+        if configuration.cache.enabled, let redis {
+            let embedder = try embedder(for: "set cache.enabled: false")
+            let cacheConfiguration = SemanticCacheConfiguration(
+                threshold: Float(configuration.cache.threshold), defaultTTL: .seconds(configuration.cache.ttlSeconds),
+                maximumTTL: .seconds(max(configuration.cache.ttlSeconds, 2_592_000)))
+            do {
+                cache = try SemanticCache(
+                    configuration: cacheConfiguration, redis: redis, embedder: embedder, time: overrides.time,
+                    logger: logger)
+            } catch {
+                throw AirlockStartupError("cache: \(error)")
+            }
+        }
+        return AirlockServer(
+            configuration: configuration, upstream: upstream, redis: redis, cache: cache, rules: rules,
+            embeddingTimer: embeddingTimer, time: overrides.time, logger: logger)
+    }
+
+    /// Loads and compiles the rule packs of `rules.dir`; every problem is reported with its file and line.
+    static func loadRules(
+        _ configuration: AirlockConfiguration, upstream: UpstreamClient, logger: Logger,
+        embedder: () throws(AirlockStartupError) -> any Embedder
+    ) async throws(AirlockStartupError) -> RuleSetStore {
+        let directory = configuration.rules.directory
+        do {
+            let packs = try RuleSet.parsePacks(directory: directory)
+            let needsEmbedder = packs.contains { pack in
+                pack.enabled && pack.rules.contains { $0.enabled && $0.kind == .semantic }
+            }
+            let set = try await RuleSet.compile(
+                packs: packs, directory: directory, embedder: needsEmbedder ? try embedder() : nil, upstream: upstream,
+                configuration: RuleSet.Configuration(maxHoldbackBytes: configuration.rules.maxHoldbackBytes),
+                logger: logger)
+            return RuleSetStore(set, logger: logger)
+        } catch let failure as RuleLoadFailure {
+            throw AirlockStartupError(
+                "rules.dir \(directory): the rule packs cannot be loaded (fix them, point AIRLOCK_RULES_DIR elsewhere, "
+                    + "or set rules.enabled: false):\n"
+                    + failure.errors.map { "  \($0.description)" }.joined(separator: "\n"))
+        } catch let error as AirlockStartupError {
+            throw error
+        } catch {
+            throw AirlockStartupError("rules.dir \(directory): \(error)")
+        }
+    }
+}
+
+/// Why Airlock cannot start, in words that name the setting to change.
+public struct AirlockStartupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
