@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "COpenBLAS", "Upstream",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -228,6 +229,7 @@ let package = Package(
             dependencies: [
                 "SemanticCache", "Redis", "Embeddings", "Digest", "AirlockTestSupport", "TimeSource",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "FleetStatsTests", dependencies: ["FleetStats", "Redis", "Outcomes"], swiftSettings: swiftSettings),

@@ -32,13 +32,17 @@ public struct AirlockServer: Sendable {
     /// The rule set requests are inspected with; nil runs without inspection.
     public let rules: RuleSetStore?
     public let time: any TimeSource
+    /// Long-lived engines the server owns besides its own parts (a local embedding engine's threads).
+    let engineServices: [any Service]
 
     /// `redis` nil runs without fleet stats and ledger; `cache` nil runs without the cache; `rules` nil without
     /// inspection. Built by ``AirlockApplication/make(configuration:logger:overrides:)``.
     init(
         configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, cache: SemanticCache?,
-        rules: RuleSetStore?, embeddingTimer: EmbeddingTimer?, time: any TimeSource, logger: Logger
+        rules: RuleSetStore?, embeddingTimer: EmbeddingTimer?, engineServices: [any Service], time: any TimeSource,
+        logger: Logger
     ) {
+        self.engineServices = engineServices
         self.configuration = configuration
         self.cache = cache
         self.cacheStores = cache.map { CacheStoreQueue(cache: $0) }
@@ -195,8 +199,8 @@ public struct AirlockServer: Sendable {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         // Shut down in reverse: the server first, then the stats' last flush, the queued cache stores, the cache, then
-        // Redis, then libcurl.
-        var services: [any Service] = [upstream]
+        // Redis, the embedding engine, and libcurl.
+        var services: [any Service] = [upstream] + engineServices
         if let redis { services.append(redis) }
         if let cache { services.append(cache) }
         if let cacheStores { services.append(cacheStores) }

@@ -105,8 +105,12 @@ public final class RuleSet: Sendable {
         guard let directory else {
             throw RuleLoadFailure([InspectionError(.ioFailure, "this rule set was not loaded from a directory")])
         }
-        return try await RuleSet.load(
-            directory: directory, embedder: embedder, upstream: upstream, configuration: configuration, logger: logger)
+        let packs = try await RuleFileReader.run { () throws(RuleLoadFailure) in
+            try RuleSet.parsePacks(directory: directory)
+        }
+        return try await RuleSet.compile(
+            packs: packs, directory: directory, embedder: embedder, upstream: upstream, configuration: configuration,
+            logger: logger)
     }
 
     /// The rule files of `directory`, in load order.

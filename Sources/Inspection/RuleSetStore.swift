@@ -33,7 +33,7 @@ public final class RuleSetStore: Sendable {
     @discardableResult
     public func reload() async -> Result<RuleSet, RuleLoadFailure> {
         let old = current
-        let fingerprint = Self.fingerprint(of: old)
+        let fingerprint = await RuleFileReader.run { Self.fingerprint(of: old) }
         do {
             let new = try await old.reloaded()
             state.withLock {
@@ -58,7 +58,8 @@ public final class RuleSetStore: Sendable {
     /// Reloads if a rule file was added, removed or changed since the last load (for a polling file watcher).
     /// Returns nil when nothing changed.
     public func reloadIfChanged() async -> Result<RuleSet, RuleLoadFailure>? {
-        let now = Self.fingerprint(of: current)
+        let set = current
+        let now = await RuleFileReader.run { Self.fingerprint(of: set) }
         guard state.withLock({ $0.fingerprint != now }) else { return nil }
         return await reload()
     }

@@ -16,6 +16,18 @@ import Testing
         #expect(config.origins["listen"] == "default")
     }
 
+    @Test func redisNoneRunsWithoutRedis() throws {
+        let none = try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_REDIS_URL": "none"])
+        #expect(none.redisURL == nil)
+        #expect(none.rendered().contains("url: none"))
+        let unix = try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_REDIS_URL": "unix:///tmp/r.sock"])
+        #expect(unix.redisURL == "unix:///tmp/r.sock")
+        #expect(try AirlockConfiguration.load(path: nil, environment: [:]).redisURL == "redis://127.0.0.1:6379/0")
+        #expect(throws: ConfigurationError.self) {
+            try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_REDIS_URL": "nothing"])
+        }
+    }
+
     @Test func environmentOverridesTheFile() throws {
         let path = try temporaryFile(
             """

@@ -3,6 +3,7 @@ public import Embeddings
 public import Inspection
 public import Logging
 public import Redis
+import ServiceLifecycle
 public import SemanticCache
 public import TimeSource
 public import Upstream
@@ -61,6 +62,8 @@ public enum AirlockApplication {
 
         // One embedding engine for the cache and the semantic rules, made only if either needs it.
         var sharedEmbedder: (any Embedder)?
+        // An engine made here is the server's to stop (a given one belongs to whoever gave it).
+        var engineServices: [any Service] = []
         let embeddingTimer = EmbeddingTimer()
         func embedder(for user: String) throws(AirlockStartupError) -> any Embedder {
             if let sharedEmbedder { return sharedEmbedder }
@@ -70,6 +73,7 @@ public enum AirlockApplication {
             } else {
                 do {
                     base = try EmbeddingBackend(configuration: configuration).makeEmbedder(client: upstream, logger: logger)
+                    if let engine = base as? any Service { engineServices.append(engine) }
                 } catch {
                     throw AirlockStartupError(
                         "embedding (\(configuration.embedding.backend.rawValue), "
@@ -106,7 +110,7 @@ public enum AirlockApplication {
         }
         return AirlockServer(
             configuration: configuration, upstream: upstream, redis: redis, cache: cache, rules: rules,
-            embeddingTimer: embeddingTimer, time: overrides.time, logger: logger)
+            embeddingTimer: embeddingTimer, engineServices: engineServices, time: overrides.time, logger: logger)
     }
 
     /// Loads and compiles the rule packs of `rules.dir`; every problem is reported with its file and line.

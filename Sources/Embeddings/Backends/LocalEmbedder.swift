@@ -1,7 +1,9 @@
 public import Logging
+public import ServiceLifecycle
 
-/// The native all-MiniLM-L6-v2 engine: tokenizes on the caller, encodes on dedicated worker threads.
-public final class LocalEmbedder: Embedder {
+/// The native all-MiniLM-L6-v2 engine: tokenizes on the caller, encodes on dedicated worker threads. As a `Service`,
+/// `run()` owns those threads' end: at graceful shutdown it stops them and waits (without blocking) until they have.
+public final class LocalEmbedder: Embedder, Service {
     public struct Configuration: Sendable {
         /// Encoder threads, each with its own scratch. Default: 2 (the machine's cores).
         public var workers: Int
@@ -45,8 +47,16 @@ public final class LocalEmbedder: Embedder {
 
     deinit { pool.shutdown() }
 
-    /// Stops the worker threads; later calls fail with `EmbeddingError.Code.shutDown`.
+    /// Stops the worker threads once their current batch is done; later calls fail with
+    /// `EmbeddingError.Code.shutDown`. Returns at once.
     public func shutdown() { pool.shutdown() }
+
+    /// Runs until graceful shutdown, then stops the workers and waits until they have ended.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        pool.shutdown()
+        await pool.ended()
+    }
 
     public func embed(_ texts: [String]) async throws -> [[Float]] {
         if texts.isEmpty { return [] }
