@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "Upstream",
             dependencies: [
-                "CCurl", "CCurlShim",
+                "CCurl", "CCurlShim", "ThreadJoin",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -52,18 +52,19 @@ let package = Package(
         .target(
             name: "Embeddings",
             dependencies: [
-                "COpenBLAS", "Upstream",
+                "COpenBLAS", "Upstream", "ThreadJoin",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(name: "TimeSource", swiftSettings: swiftSettings),
+        .target(name: "ThreadJoin", swiftSettings: swiftSettings),
         .target(name: "Outcomes", dependencies: ["TimeSource"], swiftSettings: swiftSettings),
         .target(
             name: "Redis",
             dependencies: [
-                "CHiredis",
+                "CHiredis", "ThreadJoin",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),

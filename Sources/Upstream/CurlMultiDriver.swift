@@ -3,6 +3,7 @@ import CCurlShim
 import Foundation
 import Logging
 import Synchronization
+import ThreadJoin
 
 /// Owns the libcurl multi handle and the one thread that drives it.
 ///
@@ -20,9 +21,6 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
         var commands: [Command] = []
         var stopping = false
         var stopped = false
-        /// The thread has returned.
-        var ended = false
-        var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let multi: UnsafeMutableRawPointer
@@ -31,6 +29,7 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
     private var byHandle: [UnsafeMutableRawPointer: Transfer] = [:]
     private let logger: Logger
     private let counters = Mutex(UpstreamClientStats())
+    private let liveThread = LiveThreads()
 
     init(logger: Logger, maxConnectionsPerHost: Int) {
         CurlGlobal.initialize()
@@ -41,9 +40,10 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
         if maxConnectionsPerHost > 0 {
             _ = airlock_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
         }
-        let thread = Thread { [self] in self.runLoop() }
-        thread.name = "airlock-curl"
-        thread.start()
+        liveThread.starting(1)
+        let driverThread = Thread { [self] in self.runLoop() }
+        driverThread.name = "airlock-curl"
+        driverThread.start()
     }
 
     deinit {
@@ -74,16 +74,7 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
     }
 
     /// Returns once the thread has ended, without blocking a thread meanwhile.
-    func ended() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = inbox.withLock { inbox -> Bool in
-                if inbox.ended { return true }
-                inbox.endWaiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
-    }
+    func ended() async { await liveThread.allEnded() }
 
     // MARK: BodyChannelDelegate (any thread)
 
@@ -123,12 +114,7 @@ final class CurlMultiDriver: @unchecked Sendable, BodyChannelDelegate {
                 for case .add(let transfer) in late {
                     transfer.complete(UpstreamError(.shutdown, "the upstream client is shutting down"))
                 }
-                let waiters = inbox.withLock { inbox -> [CheckedContinuation<Void, Never>] in
-                    inbox.ended = true
-                    defer { inbox.endWaiters.removeAll() }
-                    return inbox.endWaiters
-                }
-                for waiter in waiters { waiter.resume() }
+                liveThread.threadEnded()
                 return
             }
             curl_multi_perform(multi, &running)

@@ -1,4 +1,5 @@
 import COpenBLAS
+import ThreadJoin
 import Dispatch
 import Foundation
 import Synchronization
@@ -23,8 +24,6 @@ final class EncoderWorkerPool: Sendable {
         var isShutDown = false
 
         var pending: Int { queue.count - head }
-        var liveWorkers = 0
-        var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let encoder: BertEncoder
@@ -32,6 +31,7 @@ final class EncoderWorkerPool: Sendable {
     let maxBatchTokens: Int
     private let state: Mutex<State>
     private let wakeup = DispatchSemaphore(value: 0)
+    private let threads = LiveThreads()
 
     init(encoder: BertEncoder, workers: Int, maxBatchTokens: Int) {
         self.encoder = encoder
@@ -44,7 +44,7 @@ final class EncoderWorkerPool: Sendable {
 
     /// Starts the threads; they hold the pool (not its owner) and end after `shutdown()`.
     func start() {
-        state.withLock { $0.liveWorkers = workerCount }
+        threads.starting(workerCount)
         for index in 0..<workerCount {
             let thread = Thread { [self] in self.runWorker() }
             thread.name = "airlock-embed-\(index)"
@@ -88,7 +88,7 @@ final class EncoderWorkerPool: Sendable {
     private func runWorker() {
         // Sized for one full-length text; grows to the largest batch this worker actually sees.
         let scratch = encoder.makeScratch()
-        defer { workerEnded() }
+        defer { threads.threadEnded() }
         while true {
             wakeup.wait()
             guard let jobs = takeShare() else { return }
@@ -103,27 +103,8 @@ final class EncoderWorkerPool: Sendable {
         }
     }
 
-    private func workerEnded() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.liveWorkers -= 1
-            guard state.liveWorkers == 0 else { return [] }
-            defer { state.endWaiters.removeAll() }
-            return state.endWaiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
     /// Returns once every worker has ended (after ``shutdown()``), without blocking a thread meanwhile.
-    func ended() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state -> Bool in
-                if state.liveWorkers == 0 { return true }
-                state.endWaiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
-    }
+    func ended() async { await threads.allEnded() }
 
     /// nil when the pool is shut down; otherwise this worker's share of the queue, possibly empty.
     private func takeShare() -> [Job]? {

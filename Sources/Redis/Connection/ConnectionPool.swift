@@ -1,4 +1,5 @@
 import Dispatch
+import ThreadJoin
 import Foundation
 import Glibc
 import Logging
@@ -47,9 +48,6 @@ final class ConnectionPool: Sendable {
         var isShutDown = false
         var reconnect: ReconnectState
         var pending: Int { queue.count - head }
-        /// Worker threads that have started and not yet returned.
-        var liveWorkers = 0
-        var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let configuration: RedisConfiguration
@@ -60,6 +58,7 @@ final class ConnectionPool: Sendable {
     /// restarted) and are replaced before their next use instead of each failing one call.
     private let epoch = Atomic<Int>(0)
     private let wakeup = DispatchSemaphore(value: 0)
+    private let threads = LiveThreads()
     private let timerQueue = DispatchQueue(label: "airlock.redis.deadlines")
 
     init(configuration: RedisConfiguration, logger: Logger) {
@@ -73,7 +72,7 @@ final class ConnectionPool: Sendable {
 
     /// Starts the threads; they hold the pool (not the client) and end after `shutdown()`.
     func start() {
-        state.withLock { $0.liveWorkers = configuration.poolSize }
+        threads.starting(configuration.poolSize)
         for index in 0..<configuration.poolSize {
             let thread = Thread { [self] in self.runWorker() }
             thread.name = "airlock-redis-\(index)"
@@ -180,26 +179,11 @@ final class ConnectionPool: Sendable {
             }
             job.complete(result)
         }
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.liveWorkers -= 1
-            guard state.liveWorkers == 0 else { return [] }
-            defer { state.endWaiters.removeAll() }
-            return state.endWaiters
-        }
-        for waiter in waiters { waiter.resume() }
+        threads.threadEnded()
     }
 
     /// Returns once every worker thread has ended (after ``shutdown()``), without blocking a thread meanwhile.
-    func ended() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state -> Bool in
-                if state.liveWorkers == 0 { return true }
-                state.endWaiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
-    }
+    func ended() async { await threads.allEnded() }
 
     /// nil at shutdown; otherwise the next job, or `.some(nil)` when another thread took it.
     private func take() -> RedisJob?? {
