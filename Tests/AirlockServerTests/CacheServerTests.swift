@@ -26,14 +26,14 @@ import Upstream
         return ((json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
     }
 
-    /// Stores happen off the response path: wait until the entry is indexed. Generous: the store embeds the question,
-    /// and in a parallel debug-build test run the one shared encoder may have a queue.
+    /// Stores happen off the response path: wait until the entry is indexed (the store embeds the question, and in a
+    /// parallel debug-build run the one shared encoder may have a queue).
     static func stored(_ airlock: AirlockHarness, count: Int) async throws {
-        try await eventually(timeout: .seconds(30)) { (airlock.cache?.indexedEntryCount ?? 0) >= count }
+        try await eventually { (airlock.cache?.indexedEntryCount ?? 0) >= count }
     }
 
     @Test func hitAfterMissExactAndSemanticAndPartitions() async throws {
-        let redis = try RedisServerProcess.started()
+        let redis = try await RedisServerProcess.started()
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
             let (first, firstBody) = try await Self.ask(airlock, "What is the boiling point of water at sea level?")
@@ -74,7 +74,7 @@ import Upstream
     }
 
     @Test func streamsAreStoredAndReplayedToBothKindsOfClient() async throws {
-        let redis = try RedisServerProcess.started()
+        let redis = try await RedisServerProcess.started()
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
             let question = "Name three rivers in Europe"
@@ -103,7 +103,7 @@ import Upstream
     }
 
     @Test func refusalsFailuresAndNoStoreAreNeverStoredAndNoCacheSkipsLookup() async throws {
-        let redis = try RedisServerProcess.started()
+        let redis = try await RedisServerProcess.started()
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(
             environment: ["AIRLOCK_UPSTREAM_RETRIES": "0"], redisURL: redis.url, cache: true
@@ -126,7 +126,7 @@ import Upstream
     }
 
     @Test func twoInstancesShareEntriesAndRedisOutageMeansBypass() async throws {
-        let redis = try RedisServerProcess.started()
+        let redis = try await RedisServerProcess.started()
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { first in
             try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { second in

@@ -36,7 +36,7 @@ import Upstream
     }
 
     @Test func twoInstancesReportTheFleetsExactCounts() async throws {
-        let redis = try RedisServerProcess.started()
+        let redis = try await RedisServerProcess.started()
         defer { redis.destroy() }
         let environment = ["AIRLOCK_UPSTREAM_RETRIES": "0"]
         let rules = try Self.rules()
@@ -60,7 +60,7 @@ import Upstream
                         // Stores happen off the response path; a later repeat must find the entry.
                         stored += 1
                         let expected = stored
-                        try await eventually(timeout: .seconds(30)) {
+                        try await eventually {
                             (first.cache?.indexedEntryCount ?? 0) + (second.cache?.indexedEntryCount ?? 0) >= expected
                         }
                     }

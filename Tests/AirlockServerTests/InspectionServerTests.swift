@@ -308,7 +308,7 @@ import Upstream
     }
 
     @Test func cachedAnswersKeepPlaceholdersAndEachHitRestoresItsOwnValues() async throws {
-        let redis = try RedisServerProcess.started()
+        let redis = try await RedisServerProcess.started()
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(
             redisURL: redis.url, cache: true, rules: AirlockHarness.shippedRules
@@ -316,7 +316,7 @@ import Upstream
             let (first, firstBody) = try await Self.ask(airlock, "[[echo]] Send the invoice to jane.doe@example.com")
             #expect(first.header("x-airlock-cache") == "miss")
             #expect(Self.content(firstBody) == "Send the invoice to jane.doe@example.com")
-            try await eventually(timeout: .seconds(30)) { (airlock.cache?.indexedEntryCount ?? 0) >= 1 }
+            try await eventually { (airlock.cache?.indexedEntryCount ?? 0) >= 1 }
             let (second, secondBody) = try await Self.ask(airlock, "[[echo]] Send the invoice to max.muster@example.net")
             #expect(second.header("x-airlock-cache") == "hit")
             #expect(Self.content(secondBody) == "Send the invoice to max.muster@example.net")

@@ -34,10 +34,12 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// A started server; ``destroy()`` it when done (or use ``with(password:extraArguments:_:)``).
-    public static func started(password: String? = nil, extraArguments: [String] = []) throws -> RedisServerProcess {
+    public static func started(
+        password: String? = nil, extraArguments: [String] = []
+    ) async throws -> RedisServerProcess {
         let server = try RedisServerProcess(password: password, extraArguments: extraArguments)
         do {
-            try server.start()
+            try await server.start()
         } catch {
             server.destroy()
             throw error
@@ -49,17 +51,17 @@ public final class RedisServerProcess: @unchecked Sendable {
     public static func with<T>(
         password: String? = nil, extraArguments: [String] = [], _ body: (RedisServerProcess) async throws -> T
     ) async throws -> T {
-        let server = try started(password: password, extraArguments: extraArguments)
+        let server = try await started(password: password, extraArguments: extraArguments)
         defer { server.destroy() }
         return try await body(server)
     }
 
     /// Starts Redis on `port`, or (the first time) on another port if that one is taken. A restart keeps its port,
     /// so that clients reconnect to the same address.
-    public func start() throws {
+    public func start() async throws {
         let mayMove = process == nil && !everStarted
         for _ in 0..<(mayMove ? 20 : 1) {
-            switch try launch() {
+            switch try await launch() {
             case .ready:
                 everStarted = true
                 return
@@ -76,7 +78,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     private enum Launch { case ready, exited, timedOut }
 
-    private func launch() throws -> Launch {
+    private func launch() async throws -> Launch {
         try? FileManager.default.removeItem(atPath: socketPath)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.redisServerPath())
@@ -101,7 +103,7 @@ public final class RedisServerProcess: @unchecked Sendable {
                 return .exited
             }
             if Self.canConnect(socketPath: socketPath) { return process.isRunning ? .ready : .exited }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
         kill()
         return .timedOut

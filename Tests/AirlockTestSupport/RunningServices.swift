@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 public import ServiceLifecycle
 
@@ -29,4 +30,16 @@ public var quietLogger: Logger {
     var logger = Logger(label: "airlock-test")
     logger.logLevel = .warning
     return logger
+}
+
+/// Runs CPU-heavy synchronous work (a full-model forward pass in a debug build takes seconds) on a thread of its own.
+/// Swift's cooperative pool has one thread per core, two here: a test that computes on it for seconds stops every other
+/// test's async work meanwhile (their polls, sleeps and graceful shutdowns), which is how a parallel run stalled for
+/// 20 to 30 s before.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
 }

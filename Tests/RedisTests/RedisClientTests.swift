@@ -94,7 +94,7 @@ import Testing
                 #expect(error.code == .timeout)
             }
             // After the server wakes up, the pool answers again by itself.
-            try await eventuallySucceeds(timeout: .seconds(30)) { try await redis.ping() }
+            try await eventuallySucceeds { try await redis.ping() }
             // A per-command timeout larger than the default lets a slow command finish.
             try await redis.execute(RedisCommand("DEBUG", "SLEEP", "0.2"), timeout: .seconds(2))
         }
@@ -111,7 +111,7 @@ import Testing
                 await #expect(throws: RedisError.self) { try await redis.ping() }
             }
             server.resume()
-            try await eventuallySucceeds(timeout: .seconds(30)) { try await redis.ping() }
+            try await eventuallySucceeds { try await redis.ping() }
         }
     }
 
@@ -133,10 +133,10 @@ import Testing
             // Failing fast: most calls are refused without a connect attempt while the backoff runs.
             #expect(codes.contains("unavailable"))
             #expect(redis.isHealthy == false)
-            try server.start()
-            try await eventuallySucceeds(timeout: .seconds(30)) { try await redis.ping() }
+            try await server.start()
+            try await eventuallySucceeds { try await redis.ping() }
             // A pooled connection that last saw the old server fails its first command, then reconnects.
-            try await eventuallySucceeds(timeout: .seconds(30)) { try await redis.set("after", to: "2") }
+            try await eventuallySucceeds { try await redis.set("after", to: "2") }
             #expect(try await redis.get("after") == Array("2".utf8))
             #expect(redis.isHealthy)
         }

@@ -133,16 +133,16 @@ import TimeSource
             _ = await a.store(Self.key("How do I boil an egg?"), completion: Self.answer)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await b.run() }
-                try await eventually(timeout: .seconds(30)) { b.indexedEntryCount == 1 }
+                try await eventually { b.indexedEntryCount == 1 }
                 // Stored while B runs: it arrives through the stream (how fast is bench-cache's to say).
                 _ = await a.store(Self.key("What is the boiling point of water?"), completion: Self.answer)
-                try await eventually(timeout: .seconds(30)) { b.indexedEntryCount == 2 }
+                try await eventually { b.indexedEntryCount == 2 }
                 #expect(Self.layer(await b.lookup(Self.key("What's the boiling point of water?"))) == "semantic")
                 #expect(Self.layer(await b.lookup(Self.key("How do I boil an egg?"))) == "exact")
                 // A delete on A reaches B's index too.
                 let deleted = try await a.delete(.tenant("acme"))
                 #expect(deleted == 2)
-                try await eventually(timeout: .seconds(30)) { b.indexedEntryCount == 0 }
+                try await eventually { b.indexedEntryCount == 0 }
                 #expect(Self.layer(await b.lookup(Self.key("How do I boil an egg?"))) == "miss")
                 group.cancelAll()
             }
@@ -198,8 +198,8 @@ import TimeSource
             }
             #expect(cache.statistics.bypassCount >= 20)
             // A hung Redis is bounded by the command timeout as well.
-            try server.start()
-            try await eventually(timeout: .seconds(30)) {
+            try await server.start()
+            try await eventually {
                 if case .bypass = await cache.lookup(key) { return false }
                 return true
             }

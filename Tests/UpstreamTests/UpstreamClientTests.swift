@@ -85,15 +85,13 @@ import Testing
         defer { client.shutdown() }
         try await QwenEmulator.withRunning { emulator, base in
             let timeouts = UpstreamTimeouts(connect: .seconds(10), firstByte: .milliseconds(200), idle: nil, total: nil)
-            let started = ContinuousClock.now
+            // A first-byte timeout, not an answer: the emulator holds for ten minutes, so it fired on the client's deadline.
             await #expect {
                 _ = try await client.execute(
                     Self.post(base, Self.chatBody("x"), headers: [("x-emulator-fault", "timeout")], timeouts: timeouts))
             } throws: { ($0 as? UpstreamError)?.code == .firstByteTimeout }
-            // It fired on Airlock's deadline, not the emulator's ten-minute hold (a loose bound: the machine may be busy).
-            #expect(ContinuousClock.now - started < .seconds(30))
             // The emulator sees the connection close.
-            try await eventually(timeout: .seconds(10)) { emulator.stats.requestsAbandoned == 1 }
+            try await eventually { emulator.stats.requestsAbandoned == 1 }
         }
     }
 

@@ -1,12 +1,12 @@
 public import AirlockConfiguration
 public import Embeddings
-public import Inspection
+import Inspection
 public import Logging
-public import Redis
+import Redis
 import ServiceLifecycle
-public import SemanticCache
+import SemanticCache
 public import TimeSource
-public import Upstream
+import Upstream
 
 /// The composition root: every component of a running Airlock, built from one `AirlockConfiguration`. `airlock serve`
 /// and the tests both build the server here, so what is tested is what is served.
