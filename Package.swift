@@ -59,6 +59,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "TimeSource", swiftSettings: swiftSettings),
+        .target(name: "ChatWire", swiftSettings: swiftSettings),
         .target(name: "ThreadJoin", swiftSettings: swiftSettings),
         .target(name: "Outcomes", dependencies: ["TimeSource"], swiftSettings: swiftSettings),
         .target(
@@ -110,7 +111,7 @@ let package = Package(
             name: "AirlockServer",
             dependencies: [
                 "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings", "FleetStats", "Redis", "SemanticCache",
-                "Inspection", "StreamPacing", "TimeSource",
+                "Inspection", "StreamPacing", "TimeSource", "ChatWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -193,7 +194,7 @@ let package = Package(
             name: "AirlockServerTests",
             dependencies: [
                 "AirlockServer", "QwenEmulator", "Upstream", "AirlockConfiguration", "Redis", "FleetStats", "SemanticCache",
-                "Embeddings", "Inspection", "AirlockTestSupport", "TimeSource",
+                "Embeddings", "Inspection", "AirlockTestSupport", "TimeSource", "ChatWire",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -242,6 +243,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"], swiftSettings: swiftSettings),
         .testTarget(name: "TimeSourceTests", dependencies: ["TimeSource"], swiftSettings: swiftSettings),
         .testTarget(name: "OutcomesTests", dependencies: ["Outcomes", "TimeSource"], swiftSettings: swiftSettings),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"], swiftSettings: swiftSettings),

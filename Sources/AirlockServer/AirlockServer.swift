@@ -1,7 +1,7 @@
 public import AirlockConfiguration
 import HTTPTypes
 public import Hummingbird
-public import Logging
+import Logging
 public import FleetStats
 import Foundation
 public import Inspection
@@ -74,7 +74,9 @@ public struct AirlockServer: Sendable {
         let upstreamRouter = self.router
         var chatCache: ChatCache?
         if let cache, let cacheStores {
-            chatCache = ChatCache(cache: cache, stores: cacheStores, configuration: configuration.cache)
+            chatCache = ChatCache(
+                cache: cache, stores: cacheStores, configuration: configuration.cache,
+                forwardedHeaderPrefixes: configuration.upstream.forwardHeaderPrefixes)
         }
         let chat = ChatCompletionsRoute(
             router: upstreamRouter, classifier: classifier, cache: chatCache, maxRequestBytes: configuration.maxRequestBytes,

@@ -1,4 +1,5 @@
 import AirlockTestSupport
+import ChatWire
 import HTTPTypes
 import Testing
 
@@ -25,7 +26,21 @@ import Testing
         #expect(request.messages[1].text == "hi")
         #expect(request.stream)
         #expect(request.includeUsage)
-        #expect(request.body["top_k"] == .number(5))
+        #expect(request.body["top_k"] == 5)
+    }
+
+    @Test func untypedTextPartsAreTextAndTheBodyIsEncodedFromTheParse() throws {
+        let request = try parse(
+            #"{"model":"qwen-plus","seed":1152921504606846977,"messages":[{"role":"user","name":"ann","content":[{"text":"a"},{"type":"text","text":"b"},{"image":"https://x/y.png"}]}]}"#
+        )
+        #expect(request.messages[0].text == "a\nb")
+        #expect(request.messages[0].fields["name"] == "ann")
+        let sent = String(decoding: request.encodedBody(), as: UTF8.self)
+        #expect(
+            sent
+                == #"{"messages":[{"content":[{"text":"a"},{"text":"b","type":"text"},{"image":"https://x/y.png"}],"name":"ann","role":"user"}],"model":"qwen-plus","seed":1152921504606846977}"#
+        )
+        #expect(String(decoding: request.encodedBody(model: "qwen-flash"), as: UTF8.self).contains(#""model":"qwen-flash""#))
     }
 
     @Test(arguments: [
@@ -39,6 +54,12 @@ import Testing
         (#"{"model":"qwen-plus","messages":[{"role":"wizard","content":"x"}]}"#, "messages[0].role", "invalid_value"),
         (#"{"model":"qwen-plus","messages":[{"role":"user","content":5}]}"#, "messages[0].content", "invalid_type"),
         (#"{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],"stream":"yes"}"#, "stream", "invalid_type"),
+        (#"{"model":"qwen-plus","model":"x","messages":[{"role":"user","content":"x"}]}"#, "model", "duplicate_key"),
+        (#"{"model":"qwen-plus","messages":[{"role":"user","content":[{"type":"hologram"}]}]}"#,
+         "messages[0].content[0].type", "unsupported_content_part"),
+        (#"{"model":"qwen-plus","messages":[{"role":"user","content":[{"text":"a","image":"b"}]}]}"#,
+         "messages[0].content[0]", "unsupported_content_part"),
+        (#"{"model":"qwen-plus","messages":[{"role":"user","content":[7]}]}"#, "messages[0].content[0]", "invalid_type"),
     ])
     func rejectsWithParamAndCode(body: String, param: String?, code: String) throws {
         let error = try #require(rejection(body))

@@ -1,4 +1,5 @@
 import AirlockTestSupport
+import ChatWire
 import Foundation
 import QwenEmulator
 import Testing
@@ -16,8 +17,10 @@ import Upstream
             #expect(json["object"] as? String == "chat.completion")
             let choices = try #require(json["choices"] as? [[String: Any]])
             #expect((choices.first?["message"] as? [String: Any])?["content"] as? String != nil)
-            // The body goes upstream byte for byte (Qwen's extras intact), with Airlock's key, not the caller's.
-            #expect(airlock.emulator.stats.lastChatRequestBody == body)
+            // The body goes upstream as parsed and encoded again (Qwen's extras intact, same JSON value), with
+            // Airlock's key, not the caller's.
+            let sent = try JSONValue.parse(airlock.emulator.stats.lastChatRequestBody ?? [])
+            #expect(sent == (try JSONValue.parse(body)))
             #expect(airlock.emulator.stats.lastAuthorization == "Bearer airlock-test-key")
         }
     }

@@ -1,21 +1,32 @@
-import Foundation
+public import ChatWire
 
-/// A validated chat completion request. The original bytes are what goes upstream; the parsed fields are what
-/// Airlock itself reads.
+/// A validated chat completion request: what Airlock inspects, keys the cache on and sends upstream are this one
+/// parsed value (the body is encoded from it, never forwarded as bytes Airlock did not read). Anything Airlock does not
+/// understand is refused here with a 400 that names it.
 public struct ChatRequest: Sendable {
     public struct Message: Sendable, Equatable {
         public var role: String
         /// `string`, an array of content parts, or `null` (assistant messages with tool calls).
         public var content: JSONValue
-        /// The text of the message: the string, or the text parts joined by newlines.
+        /// The message's other fields (`name`, `tool_calls`, `tool_call_id`, …), as sent.
+        public var fields: [String: JSONValue] = [:]
+
+        /// The text of the message: the string, or every text part (typed or not) joined by newlines.
         public var text: String {
             switch content {
             case .string(let text): return text
             case .array(let parts):
-                return parts.compactMap { part in part["type"]?.stringValue == "text" ? part["text"]?.stringValue : nil }
-                    .joined(separator: "\n")
+                return parts.compactMap(ContentPart.text(of:)).joined(separator: "\n")
             default: return ""
             }
+        }
+
+        /// The message as JSON: its fields with `content` (the form that goes upstream and into the cache key).
+        public var json: JSONValue {
+            var object = fields
+            object["role"] = .string(role)
+            object["content"] = content
+            return .object(object)
         }
     }
 
@@ -31,11 +42,22 @@ public struct ChatRequest: Sendable {
     public static func parse(_ bytes: [UInt8]) throws(AirlockHTTPError) -> ChatRequest {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            value = try JSONValue.parse(bytes)
         } catch {
-            throw .invalidRequest(
-                "We could not parse the JSON body of your request. Send a JSON object with 'model' and 'messages'.",
-                param: nil, code: "invalid_json")
+            switch error.kind {
+            case .duplicateKey:
+                throw .invalidRequest(
+                    "The key '\(error.path)' appears more than once in the request body. Send each key once.",
+                    param: error.path, code: "duplicate_key")
+            case .tooDeep:
+                throw .invalidRequest(
+                    "The request body is nested too deeply (\(error.description)).", param: error.path.isEmpty ? nil : error.path,
+                    code: "invalid_json")
+            case .malformed:
+                throw .invalidRequest(
+                    "We could not parse the JSON body of your request (\(error.description)). Send a JSON object with "
+                        + "'model' and 'messages'.", param: nil, code: "invalid_json")
+            }
         }
         guard case .object(let body) = value else {
             throw .invalidRequest("The request body must be a JSON object.", param: nil, code: "invalid_json")
@@ -65,25 +87,29 @@ public struct ChatRequest: Sendable {
         var messages: [Message] = []
         messages.reserveCapacity(rawMessages.count)
         for (index, raw) in rawMessages.enumerated() {
-            guard case .object(let message) = raw else {
+            guard case .object(var message) = raw else {
                 throw .invalidRequest(
                     "Invalid type for 'messages[\(index)]': expected an object, but got \(raw.typeName).",
                     param: "messages[\(index)]", code: "invalid_type")
             }
-            guard case .string(let role)? = message["role"], roles.contains(role) else {
+            guard case .string(let role)? = message.removeValue(forKey: "role"), roles.contains(role) else {
                 throw .invalidRequest(
                     "Invalid 'messages[\(index)].role': expected one of \(roles.sorted().joined(separator: ", ")).",
                     param: "messages[\(index)].role", code: "invalid_value")
             }
-            let content = message["content"] ?? .null
+            let content = message.removeValue(forKey: "content") ?? .null
             switch content {
-            case .string, .array, .null: break
+            case .string, .null: break
+            case .array(let parts):
+                for (position, part) in parts.enumerated() {
+                    try ContentPart.validate(part, param: "messages[\(index)].content[\(position)]")
+                }
             default:
                 throw .invalidRequest(
                     "Invalid type for 'messages[\(index)].content': expected a string or an array of content parts, but got \(content.typeName).",
                     param: "messages[\(index)].content", code: "invalid_type")
             }
-            messages.append(Message(role: role, content: content))
+            messages.append(Message(role: role, content: content, fields: message))
         }
         var stream = false
         if let streamValue = body["stream"], streamValue != .null {
@@ -96,5 +122,79 @@ public struct ChatRequest: Sendable {
         }
         let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
         return ChatRequest(body: body, model: model, messages: messages, stream: stream, includeUsage: includeUsage)
+    }
+
+    init(body: [String: JSONValue], model: String, messages: [Message], stream: Bool, includeUsage: Bool) {
+        self.body = body
+        self.model = model
+        self.messages = messages
+        self.stream = stream
+        self.includeUsage = includeUsage
+    }
+
+    /// The request as it goes upstream: the parsed body, with `messages` written from the parsed messages (and
+    /// `model` replaced, for a fallback that serves another model).
+    public func encodedBody(model replacement: String? = nil) -> [UInt8] {
+        var object = body
+        object["messages"] = .array(messages.map(\.json))
+        if let replacement { object["model"] = .string(replacement) }
+        return JSONValue.object(object).encoded()
+    }
+}
+
+/// The content parts Airlock understands: OpenAI's and Qwen's compatible mode's typed parts, and Qwen's native form
+/// that names its kind by key instead of `type` (`{"text": …}`, `{"image": …}`). Any other part is refused, never
+/// passed around the checks.
+public enum ContentPart {
+    /// `type` values understood; `text` is read and inspected, the others are media (keyed by content, not read).
+    static let types: Set<String> = ["text", "image_url", "input_audio", "video", "video_url", "file", "image", "audio"]
+    /// Keys that name an untyped part's kind.
+    static let untypedKinds = ["text", "image", "video", "audio"]
+
+    /// The text of a text part (typed or untyped); nil for any other part.
+    public static func text(of part: JSONValue) -> String? {
+        guard case .object(let object) = part else { return nil }
+        if let type = object["type"] {
+            return type == .string("text") ? object["text"]?.stringValue : nil
+        }
+        return object["text"]?.stringValue
+    }
+
+    static func validate(_ part: JSONValue, param: String) throws(AirlockHTTPError) {
+        guard case .object(let object) = part else {
+            throw .invalidRequest(
+                "Invalid type for '\(param)': expected a content part object, but got \(part.typeName).", param: param,
+                code: "invalid_type")
+        }
+        if let typeValue = object["type"] {
+            guard case .string(let type) = typeValue else {
+                throw .invalidRequest(
+                    "Invalid type for '\(param).type': expected a string.", param: param + ".type", code: "invalid_type")
+            }
+            guard types.contains(type) else {
+                throw .invalidRequest(
+                    "Airlock does not understand content parts of type '\(type)' ('\(param)'); it accepts "
+                        + types.sorted().joined(separator: ", ") + ".", param: param + ".type",
+                    code: "unsupported_content_part")
+            }
+            if type == "text" {
+                guard case .string? = object["text"] else {
+                    throw .invalidRequest(
+                        "Invalid '\(param).text': a text part needs a string 'text'.", param: param + ".text",
+                        code: "invalid_type")
+                }
+            }
+            return
+        }
+        let kinds = untypedKinds.filter { object[$0] != nil }
+        guard kinds.count == 1 else {
+            throw .invalidRequest(
+                "Airlock does not understand the content part '\(param)': give it a 'type', or exactly one of "
+                    + untypedKinds.joined(separator: ", ") + ".", param: param, code: "unsupported_content_part")
+        }
+        if kinds[0] == "text", object["text"]?.stringValue == nil {
+            throw .invalidRequest(
+                "Invalid '\(param).text': a text part needs a string 'text'.", param: param + ".text", code: "invalid_type")
+        }
     }
 }

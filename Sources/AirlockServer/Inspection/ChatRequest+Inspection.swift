@@ -1,4 +1,4 @@
-import Foundation
+import ChatWire
 import Inspection
 
 /// Where one inspected text sits in a chat request: a message's string content, or one text part of it.
@@ -20,8 +20,8 @@ extension ChatRequest {
                 texts.append(InspectedMessage(role: message.role, content: text))
                 sources.append(PromptTextSource(message: index, part: nil))
             case .array(let parts):
-                for (partIndex, part) in parts.enumerated() where part["type"]?.stringValue == "text" {
-                    guard let text = part["text"]?.stringValue else { continue }
+                for (partIndex, part) in parts.enumerated() {
+                    guard let text = ContentPart.text(of: part) else { continue }
                     texts.append(InspectedMessage(role: message.role, content: text))
                     sources.append(PromptTextSource(message: index, part: partIndex))
                 }
@@ -47,23 +47,6 @@ extension ChatRequest {
                 newMessages[source.message].content = .string(text.content)
             }
         }
-        var newBody = body
-        if case .array(var rawMessages)? = body["messages"] {
-            for (index, message) in newMessages.enumerated() where rawMessages.indices.contains(index) {
-                guard case .object(var object) = rawMessages[index] else { continue }
-                object["content"] = message.content
-                rawMessages[index] = .object(object)
-            }
-            newBody["messages"] = .array(rawMessages)
-        }
-        return ChatRequest(
-            body: newBody, model: model, messages: newMessages, stream: stream, includeUsage: includeUsage)
-    }
-
-    /// The request as JSON, for sending upstream after a rewrite.
-    func encodedBody() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return (try? Array(encoder.encode(JSONValue.object(body)))) ?? []
+        return ChatRequest(body: body, model: model, messages: newMessages, stream: stream, includeUsage: includeUsage)
     }
 }

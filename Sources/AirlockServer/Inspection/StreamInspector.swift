@@ -1,3 +1,4 @@
+import ChatWire
 import Foundation
 import Inspection
 
@@ -43,7 +44,7 @@ final class StreamInspector {
             if case .send(let bytes) = flushed { return .send(bytes + event) }
             return .send(event)
         }
-        guard case .object(var chunk)? = try? JSONDecoder().decode(JSONValue.self, from: Data(data)),
+        guard case .object(var chunk)? = try? JSONValue.parse(data),
             case .array(var choices)? = chunk["choices"]
         else { return .send(event) }
         lastChunk = (chunk["id"], chunk["created"], chunk["model"])
@@ -51,7 +52,7 @@ final class StreamInspector {
         for (position, rawChoice) in choices.enumerated() {
             guard case .object(var choice) = rawChoice else { continue }
             let index = choice["index"].flatMap { value -> Int? in
-                if case .number(let number) = value { return Int(number) }
+                if case .number(let number) = value { return number.int }
                 return nil
             } ?? position
             let finished = choice["finish_reason"].map { $0 != .null } ?? false
@@ -104,7 +105,7 @@ final class StreamInspector {
                 if field == "content", let number = Int(index) { releasedContent[number, default: ""] += step.text }
             }
             if !delta.isEmpty, let number = Int(index) {
-                choices.append(.object(["index": .number(Double(number)), "delta": .object(delta), "finish_reason": .null]))
+                choices.append(.object(["index": .number(JSONNumber(number)), "delta": .object(delta), "finish_reason": .null]))
             }
         }
         guard !choices.isEmpty else { return .send([]) }
@@ -136,9 +137,6 @@ final class StreamInspector {
     }
 
     static func event(_ value: JSONValue) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let json = (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
-        return Array("data: ".utf8) + json + Array("\n\n".utf8)
+        Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8)
     }
 }

@@ -1,3 +1,4 @@
+import ChatWire
 import Foundation
 import Inspection
 
@@ -18,7 +19,7 @@ struct WholeAnswerInspection: Sendable {
 
     static func inspect(_ body: [UInt8], policy: ChatCompletionsRoute.PromptPolicy) async -> WholeAnswerInspection {
         var result = WholeAnswerInspection(clientBody: body, storedBody: body)
-        guard case .object(var completion)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
+        guard case .object(var completion)? = try? JSONValue.parse(body),
             case .array(var choices)? = completion["choices"]
         else { return result }
         let ruleSet = policy.ruleSet
@@ -75,8 +76,6 @@ struct WholeAnswerInspection: Sendable {
     }
 
     static func encode(_ value: JSONValue) -> [UInt8]? {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return try? Array(encoder.encode(value))
+        value.encoded()
     }
 }

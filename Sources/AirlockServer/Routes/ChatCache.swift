@@ -1,4 +1,5 @@
 import AirlockConfiguration
+import ChatWire
 import FleetStats
 import Foundation
 import HTTPTypes
@@ -13,12 +14,13 @@ struct ChatCache: Sendable {
     let stores: CacheStoreQueue
     let configuration: AirlockConfiguration.Cache
 
-    /// The parameters that change the answer, and so partition the cache.
-    static let samplingParameters = [
-        "temperature", "top_p", "top_k", "seed", "max_tokens", "max_completion_tokens", "presence_penalty",
-        "frequency_penalty", "repetition_penalty", "stop", "enable_thinking", "thinking_budget", "enable_search",
-        "search_options", "logprobs", "top_logprobs", "n", "parallel_tool_calls", "translation_options",
-    ]
+    /// Upstream headers forwarded by prefix (`upstream.forward_headers`): they may change the answer, so they key.
+    let forwardedHeaderPrefixes: [String]
+
+    /// The only top-level fields left out of the key besides `messages` and `model` (keyed on their own): they change
+    /// how the answer is delivered, not what it says. Everything else a request carries partitions the cache, known
+    /// to Airlock or not (deny by default).
+    static let fieldsOutsideTheKey: Set<String> = ["messages", "model", "stream", "stream_options"]
 
     struct Controls: Sendable {
         var lookup = true
@@ -42,29 +44,52 @@ struct ChatCache: Sendable {
         return controls
     }
 
-    /// The key, or nil when the request is not one the cache answers (no final user turn, several choices).
+    /// The key, or nil when the request is not one the cache answers (no final user turn, several choices). The
+    /// namespace covers the whole parsed request but the last turn's text (which is embedded): every earlier turn
+    /// whole (content in any form, tool calls, tool results, names), the last turn's media parts and other fields,
+    /// every top-level field but ``fieldsOutsideTheKey``, and the forwarded upstream headers.
     func key(for chat: ChatRequest, request: Request, rulesVersion: String) -> CacheKey? {
         guard let last = chat.messages.last, last.role == "user", !last.text.isEmpty else { return nil }
-        if case .number(let n)? = chat.body["n"], n > 1 { return nil }
+        if let n = chat.body["n"]?.numberValue, n.double > 1 { return nil }
         let tenant: String
         if configuration.trustTenantHeader, let header = request.headers[.airlockTenant], !header.isEmpty {
             tenant = "tenant:" + header
         } else {
             tenant = "key:" + (request.headers[.authorization] ?? "anonymous")
         }
-        let context = chat.messages.dropLast().map { message in
-            message.role + "\u{1F}" + Self.canonical(message.content)
+        var context = chat.messages.dropLast().map(\.json.canonicalText)
+        context.append("last\u{1F}" + Self.withoutText(last).json.canonicalText)
+        var fields: [String: String] = [:]
+        for (name, value) in chat.body where !Self.fieldsOutsideTheKey.contains(name) {
+            fields[name] = value.canonicalText
         }
-        var sampling: [String: String] = [:]
-        for name in Self.samplingParameters {
-            if let value = chat.body[name], value != .null { sampling[name] = Self.canonical(value) }
+        for field in request.headers {
+            let name = field.name.canonicalName.lowercased()
+            if forwardedHeaderPrefixes.contains(where: { name.hasPrefix($0) }) {
+                fields["header:" + name, default: ""] += field.value + "\u{1F}"
+            }
         }
         return CacheKey(
             CacheKeyInput(
-                tenant: tenant, model: chat.model, context: Array(context), lastUserTurn: last.text,
-                tools: chat.body["tools"].map(Self.canonical), toolChoice: chat.body["tool_choice"].map(Self.canonical),
-                responseFormat: chat.body["response_format"].map(Self.canonical), sampling: sampling,
+                tenant: tenant, model: chat.model, context: context, lastUserTurn: last.text, sampling: fields,
                 rulesVersion: rulesVersion))
+    }
+
+    /// `message` with the text of its text parts emptied (kept in place): what of the last turn is keyed, not embedded.
+    static func withoutText(_ message: ChatRequest.Message) -> ChatRequest.Message {
+        var copy = message
+        switch message.content {
+        case .string: copy.content = .string("")
+        case .array(let parts):
+            copy.content = .array(
+                parts.map { part in
+                    guard ContentPart.text(of: part) != nil, case .object(var object) = part else { return part }
+                    object["text"] = .string("")
+                    return .object(object)
+                })
+        default: break
+        }
+        return copy
     }
 
     /// A stored answer, replayed as the client asked: JSON, or SSE chunks ending in `[DONE]`.
@@ -96,12 +121,6 @@ struct ChatCache: Sendable {
     /// or Redis.
     func storeInBackground(_ key: CacheKey, completion: CachedCompletion, vector: [Float]?, ttl: Duration?) {
         stores.enqueue(key, completion: completion, vector: vector, ttl: ttl)
-    }
-
-    static func canonical(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? ""
     }
 }
 

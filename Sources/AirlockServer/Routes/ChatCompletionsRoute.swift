@@ -1,4 +1,5 @@
 import AirlockConfiguration
+import ChatWire
 import FleetStats
 import HTTPTypes
 import Hummingbird
@@ -26,7 +27,7 @@ struct ChatCompletionsRoute: Sendable {
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
         let parsed = await Self.readAndParse(request, limit: maxRequestBytes)
-        guard case .success(let (parsedChat, parsedBytes)) = parsed else {
+        guard case .success(let (parsedChat, _)) = parsed else {
             if case .failure(let error) = parsed {
                 return try finish(
                     error: error, outcome: .invalidRequest, record: &record, request: request, context: context)
@@ -36,7 +37,9 @@ struct ChatCompletionsRoute: Sendable {
         record.model = parsedChat.model
         record.stream = parsedChat.stream
         var chat = parsedChat
-        var bytes = parsedBytes
+        // What goes upstream is encoded from the parsed request: the bytes the client sent are never forwarded as they
+        // are, so nothing Airlock did not read can reach the model.
+        var bytes = parsedChat.encodedBody()
 
         // Inspection of the prompt, before the cache and before any upstream call.
         var policy: PromptPolicy?

@@ -171,8 +171,6 @@ final class UpstreamRouter: Sendable {
 
     /// The request body with another model, for a fallback that serves a different one.
     static func rewriteModel(_ chat: ChatRequest?, to model: String) -> [UInt8]? {
-        guard var body = chat?.body else { return nil }
-        body["model"] = .string(model)
-        return try? Array(JSONEncoder().encode(JSONValue.object(body)))
+        chat?.encodedBody(model: model)
     }
 }
