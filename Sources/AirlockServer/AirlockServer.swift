@@ -11,7 +11,7 @@ import Prometheus
 public import Redis
 public import SemanticCache
 import ServiceLifecycle
-public import TimeSource
+import TimeSource
 public import Upstream
 
 /// The Hummingbird application: routes, wiring, and the mapping of errors to HTTP.
@@ -31,7 +31,6 @@ public struct AirlockServer: Sendable {
     public let cacheStores: CacheStoreQueue?
     /// The rule set requests are inspected with; nil runs without inspection.
     public let rules: RuleSetStore?
-    public let time: any TimeSource
     /// Long-lived engines the server owns besides its own parts (a local embedding engine's threads).
     let engineServices: [any Service]
 
@@ -46,7 +45,6 @@ public struct AirlockServer: Sendable {
         self.configuration = configuration
         self.cache = cache
         self.cacheStores = cache.map { CacheStoreQueue(cache: $0) }
-        self.time = time
         self.rules = rules
         self.upstream = upstream
         self.logger = logger

@@ -27,7 +27,7 @@ struct ChatCompletionsRoute: Sendable {
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
         let parsed = await Self.readAndParse(request, limit: maxRequestBytes)
-        guard case .success(let (parsedChat, _)) = parsed else {
+        guard case .success(let parsedChat) = parsed else {
             if case .failure(let error) = parsed {
                 return try finish(
                     error: error, outcome: .invalidRequest, record: &record, request: request, context: context)
@@ -204,10 +204,10 @@ struct ChatCompletionsRoute: Sendable {
         let state: String
     }
 
-    private static func readAndParse(_ request: Request, limit: Int) async -> Result<(ChatRequest, [UInt8]), AirlockHTTPError> {
+    private static func readAndParse(_ request: Request, limit: Int) async -> Result<ChatRequest, AirlockHTTPError> {
         do {
             let bytes = try await RequestBodyReader.read(request, limit: limit)
-            return .success((try ChatRequest.parse(bytes), bytes))
+            return .success(try ChatRequest.parse(bytes))
         } catch {
             return .failure(error)
         }

@@ -25,9 +25,9 @@ public struct CacheKeyInput: Sendable, Hashable {
     public var toolChoice: String?
     /// `response_format` as canonical JSON, or nil.
     public var responseFormat: String?
-    /// Parameters that change the answer (`temperature`, `top_p`, `top_k`, `seed`, `max_tokens`, `stop`,
-    /// `presence_penalty`, `frequency_penalty`, `enable_thinking`, `thinking_budget`, `enable_search`, `n`, …)
-    /// by name, values as canonical JSON. Leave out parameters that do not (`stream`, `user`, `stream_options`).
+    /// Every other field that may change the answer, by name, values as canonical JSON. The chat route puts here every
+    /// top-level field but `messages`, `model`, `stream` and `stream_options` (tools, response format, sampling,
+    /// fields it does not know), and the forwarded upstream headers as `header:<name>`: deny by default.
     public var sampling: [String: String]
     /// The inspection rules version: a rules change empties every namespace's view.
     public var rulesVersion: String
