@@ -26,6 +26,9 @@ public struct InspectionError: Error, Sendable, Equatable, CustomStringConvertib
         public static let matchLimit = Code("match_limit")
         /// The guard endpoint failed, timed out or answered in an unexpected form.
         public static let guardFailed = Code("guard_failed")
+        /// A prompt or answer is longer than a model-based rule judges in full (`maxSemanticPieces`,
+        /// `maxGuardWindows`).
+        public static let textTooLong = Code("text_too_long")
         /// The guard endpoint did not answer in time.
         public static let guardTimeout = Code("guard_timeout")
     }

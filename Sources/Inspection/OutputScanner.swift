@@ -12,6 +12,9 @@ public final class OutputScanner {
     public struct Step: Sendable {
         /// Text to send to the client now (may be empty).
         public var text: String
+        /// The same text with the output rules applied but the prompt's placeholders kept: what the model-based
+        /// checks at the end read, and what a cache stores.
+        public var unrestoredText: String = ""
         /// Findings in the text released by this step; ranges are UTF-8 byte offsets in the model's whole answer.
         public var findings: [Finding]
         public var failures: [RuleFailure]
@@ -151,15 +154,23 @@ public final class OutputScanner {
                 step.findings.append(absolute(ruleSet.finding(hit, messageIndex: nil)))
             }
             edits.sort { $0.range.lowerBound < $1.range.lowerBound }
+            let restoreStarts = Set(restores.map(\.range.lowerBound))
             var text = ""
+            var unrestored = ""
             var position = start
             for edit in edits where edit.range.lowerBound >= position {
-                text += String(decoding: UnsafeBufferPointer(rebasing: bytes[position..<edit.range.lowerBound]), as: UTF8.self)
+                let between = String(
+                    decoding: UnsafeBufferPointer(rebasing: bytes[position..<edit.range.lowerBound]), as: UTF8.self)
+                text += between
+                unrestored += between
                 text += edit.replacement
+                unrestored += restoreStarts.contains(edit.range.lowerBound)
+                    ? String(decoding: UnsafeBufferPointer(rebasing: bytes[edit.range]), as: UTF8.self) : edit.replacement
                 position = edit.range.upperBound
             }
-            text += String(decoding: UnsafeBufferPointer(rebasing: bytes[position..<safe]), as: UTF8.self)
-            step.text = text
+            let tail = String(decoding: UnsafeBufferPointer(rebasing: bytes[position..<safe]), as: UTF8.self)
+            step.text = text + tail
+            step.unrestoredText = unrestored + tail
             return safe
         }
         disabledRules.formUnion(newlyDisabled)

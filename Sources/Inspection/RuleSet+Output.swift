@@ -9,7 +9,8 @@ extension RuleSet {
         -> OutputInspection
     {
         let patterns = inspectOutputPatterns(text: text)
-        let models = await inspectOutputModels(text: text, prompt: prompt)
+        // The model-based rules read the answer with the output rules applied and the placeholders kept.
+        let models = await inspectOutputModels(text: patterns.text, prompt: prompt)
         let answer = tokens.restore(in: patterns.text)
         let blocking = patterns.decision.blockingRules + models.decision.blockingRules
         return OutputInspection(
@@ -59,7 +60,7 @@ extension RuleSet {
     public func inspectOutputModels(text: String, prompt: [InspectedMessage] = []) async -> OutputInspection {
         let semantic = semanticRules.filter { $0.definition.scope.coversOutput && !isRefusalRule($0.pack) }
         let guards = guardRules.filter { $0.definition.scope.coversOutput }
-        async let semanticPart = evaluateSemantic(semantic, texts: { _ in text })
+        async let semanticPart = evaluateSemantic(semantic, texts: { _ in [text] })
         async let guardPart = evaluateGuards(guards, prompt: prompt, answer: text)
         async let refusalPart = detectRefusal(text: text)
         let (semanticResult, guardResult, refusalByRules) = await (semanticPart, guardPart, refusalPart)

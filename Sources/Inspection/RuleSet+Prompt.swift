@@ -3,9 +3,11 @@ import Foundation
 import Patterns
 
 extension RuleSet {
-    /// Inspects a prompt: regex rules on every message whose role a rule lists; semantic and guard rules on the last
-    /// such message (earlier turns were inspected when they were sent). Never throws: a rule that cannot decide is
-    /// handled per its `on_error` and reported in `failures`.
+    /// Inspects a prompt: regex rules on every message whose role a rule lists; then semantic and guard rules on
+    /// every text of those roles, every turn, long texts in full. The model-based rules read the prompt as the regex
+    /// rules left it (values tokenized, redacted or masked): text that may leave the host for an embedding or guard
+    /// endpoint never carries what a rule took out. Never throws: a rule that cannot decide is handled per its
+    /// `on_error` and reported in `failures`.
     ///
     /// On `.block`, send nothing upstream. Otherwise send `messages` (possibly transformed) and keep `tokens` to
     /// restore placeholders in the answer.
@@ -15,9 +17,10 @@ extension RuleSet {
         let guards = guardRules.filter { $0.definition.scope.coversPrompt }
         guard !semantic.isEmpty || !guards.isEmpty else { return inspection }
 
+        let checked = inspection.messages
         async let semanticPart = evaluateSemantic(
-            semantic, texts: { rule in Self.lastMessage(messages, roles: rule.definition.roles) })
-        async let guardPart = evaluateGuards(guards, prompt: messages, answer: nil)
+            semantic, texts: { rule in Self.texts(checked, roles: rule.definition.roles) })
+        async let guardPart = evaluateGuards(guards, prompt: checked, answer: nil)
         let (semanticResult, guardResult) = await (semanticPart, guardPart)
         var blocking = inspection.decision.blockingRules
         for part in [semanticResult, guardResult.model] {
@@ -113,6 +116,12 @@ extension RuleSet {
         return result
     }
 
+    /// Every non-empty text of the given roles, in order.
+    static func texts(_ messages: [InspectedMessage], roles: [String]) -> [String] {
+        messages.compactMap { roles.contains($0.role) && !$0.content.isEmpty ? $0.content : nil }
+    }
+
+    /// The last non-empty text of the given roles.
     static func lastMessage(_ messages: [InspectedMessage], roles: [String]) -> String? {
         messages.last { roles.contains($0.role) && !$0.content.isEmpty }?.content
     }
@@ -131,11 +140,12 @@ extension RuleSet {
         var blocking: [String] = []
     }
 
-    /// Embeds what the rules read in one call, each distinct string once: the text cut into segments for exemplar
-    /// comparison, and the whole trimmed text (as the model sees it, truncated to its window) for a classifier. A
-    /// short text is its own single segment, so it is embedded once for both.
+    /// Embeds what the rules read in one call, each distinct string once: every text cut into segments for exemplar
+    /// comparison, and for a classifier the whole text (or, when it is longer than the embedding model's window,
+    /// consecutive windows of it). A short text is its own single segment and window, so it is embedded once for
+    /// both. A rule matches when any piece of any of its texts does.
     func evaluateSemantic(
-        _ rules: [CompiledSemanticRule], texts: (CompiledSemanticRule) -> String?
+        _ rules: [CompiledSemanticRule], texts: (CompiledSemanticRule) -> [String]
     ) async -> ModelRulesResult {
         var result = ModelRulesResult()
         guard let embedder, !rules.isEmpty else { return result }
@@ -148,46 +158,67 @@ extension RuleSet {
             return inputs.count - 1
         }
         var segmentsByText: [String: [Int]] = [:]
-        var plans: [(rule: CompiledSemanticRule, segments: [Int], whole: Int?)] = []
+        var windowsByText: [String: [Int]] = [:]
+        var plans: [(rule: CompiledSemanticRule, segments: [Int], windows: [Int])] = []
         for rule in rules {
-            guard let text = texts(rule) else { continue }
             var segments: [Int] = []
-            if rule.usesExemplars {
-                if let known = segmentsByText[text] {
-                    segments = known
-                } else {
-                    segments = TextSegmenter.segments(
-                        text, maxWords: configuration.semanticSegmentWords,
-                        maxSegments: configuration.maxSemanticSegments
-                    ).map(intern)
-                    segmentsByText[text] = segments
+            var windows: [Int] = []
+            for text in texts(rule) {
+                if rule.usesExemplars {
+                    if let known = segmentsByText[text] {
+                        segments += known
+                    } else {
+                        let made = TextSegmenter.segments(text, maxWords: configuration.semanticSegmentWords).map(intern)
+                        segmentsByText[text] = made
+                        segments += made
+                    }
                 }
+                if rule.definition.classifier != nil {
+                    if let known = windowsByText[text] {
+                        windows += known
+                    } else {
+                        let made = TextSegmenter.windows(text, maxTokens: Self.classifierWindowTokens).map(intern)
+                        windowsByText[text] = made
+                        windows += made
+                    }
+                }
+                if inputs.count > configuration.maxSemanticPieces { break }
             }
-            var whole: Int?
-            if rule.definition.classifier != nil {
-                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                if !trimmed.isEmpty { whole = intern(trimmed) }
-            }
-            if !segments.isEmpty || whole != nil { plans.append((rule, segments, whole)) }
+            if !segments.isEmpty || !windows.isEmpty { plans.append((rule, segments, windows)) }
         }
         guard !inputs.isEmpty else { return result }
-        let vectors: [[Float]]
-        do {
-            vectors = try await embedder.embed(inputs)
-        } catch {
+        func fail(_ code: InspectionError.Code, _ message: String) -> ModelRulesResult {
+            var result = ModelRulesResult()
             for (rule, _, _) in plans {
                 let failure = RuleFailure(
-                    ruleID: rule.id, kind: .semantic, code: .embeddingUnavailable, message: "\(error)",
-                    mode: rule.definition.onError)
+                    ruleID: rule.id, kind: .semantic, code: code, message: message, mode: rule.definition.onError)
                 recordFailure(failure)
                 result.failures.append(failure)
                 if failure.mode == .closed && rule.definition.action == .block { result.blocking.append(rule.id) }
             }
             return result
         }
-        for (rule, segments, whole) in plans {
-            guard let evidence = rule.evidence(pieces: segments.map { vectors[$0] }, whole: whole.map { vectors[$0] })
-            else { continue }
+        if inputs.count > configuration.maxSemanticPieces {
+            return fail(
+                .textTooLong,
+                "the text needs more than \(configuration.maxSemanticPieces) pieces embedded to be judged in full")
+        }
+        let vectors: [[Float]]
+        do {
+            vectors = try await embedder.embed(inputs)
+        } catch {
+            return fail(.embeddingUnavailable, "\(error)")
+        }
+        for (rule, segments, windows) in plans {
+            let pieces = segments.map { vectors[$0] }
+            var best: CompiledSemanticRule.Evidence?
+            // Each window is a whole for the classifier; the exemplars read every segment at once.
+            for window in windows.isEmpty ? [nil] : windows.map(Optional.some) {
+                guard let evidence = rule.evidence(pieces: pieces, whole: window.map { vectors[$0] }) else { continue }
+                if best == nil || evidence.score > best!.score { best = evidence }
+                if case .exemplar = evidence { break }
+            }
+            guard let evidence = best else { continue }
             result.findings.append(
                 Finding(
                     ruleID: rule.id, pack: rule.pack, kind: .semantic, entity: rule.definition.entity,
@@ -197,58 +228,115 @@ extension RuleSet {
         return result
     }
 
-    /// Calls every guard rule concurrently; each honours its own timeout and `on_error`.
+    /// The embedding model's window (MiniLM's 256 tokens): a classifier reads a longer text window by window.
+    static let classifierWindowTokens = 256
+
+    /// Calls every guard rule concurrently, each on every window of what it reads: for a prompt, every text of the
+    /// rule's roles; for an answer, the whole answer (the last prompt text as its context). A rule triggers when any
+    /// window does; each honours its own timeout and `on_error`.
     func evaluateGuards(_ rules: [CompiledGuardRule], prompt messages: [InspectedMessage], answer: String?) async
         -> (model: ModelRulesResult, refusal: RefusalVerdict?)
     {
         var result = ModelRulesResult()
         guard let upstream, !rules.isEmpty else { return (result, nil) }
         let maxBytes = configuration.guardMaxResponseBytes
-        let outcomes = await withTaskGroup(of: (Int, Result<GuardVerdict, InspectionError>?).self) { group in
+        let width = max(256, configuration.guardWindowCharacters)
+        // Per rule: the (prompt, answer) pairs to ask about, or nil when there are more than the rule may ask.
+        var calls: [[(prompt: String, answer: String?)]?] = []
+        for rule in rules {
+            var pairs: [(String, String?)] = []
+            if let answer {
+                let context = String((Self.lastMessage(messages, roles: rule.definition.roles) ?? "").suffix(width / 4))
+                pairs = Self.windows(of: answer, width: width).map { (context, $0) }
+            } else {
+                let prompt = Self.texts(messages, roles: rule.definition.roles).joined(separator: "\n\n")
+                pairs = Self.windows(of: prompt, width: width).map { ($0, nil) }
+            }
+            calls.append(pairs.count > configuration.maxGuardWindows ? nil : pairs)
+        }
+        let outcomes = await withTaskGroup(
+            of: (Int, Int, Result<GuardVerdict, InspectionError>).self
+        ) { group in
             for (index, rule) in rules.enumerated() {
-                let prompt = Self.lastMessage(messages, roles: rule.definition.roles) ?? ""
-                if prompt.isEmpty && answer == nil { continue }
-                group.addTask {
-                    do throws(InspectionError) {
-                        return (index, .success(try await rule.classify(
-                            prompt: prompt, answer: answer, client: upstream, maxResponseBytes: maxBytes)))
-                    } catch {
-                        return (index, .failure(error))
+                for (window, pair) in (calls[index] ?? []).enumerated() {
+                    group.addTask {
+                        do throws(InspectionError) {
+                            return (index, window, .success(try await rule.classify(
+                                prompt: pair.prompt, answer: pair.answer, client: upstream, maxResponseBytes: maxBytes)))
+                        } catch {
+                            return (index, window, .failure(error))
+                        }
                     }
                 }
             }
-            var collected: [(Int, Result<GuardVerdict, InspectionError>?)] = []
+            var collected: [(Int, Int, Result<GuardVerdict, InspectionError>)] = []
             for await outcome in group { collected.append(outcome) }
-            return collected.sorted { $0.0 < $1.0 }
+            return collected.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
         }
         var refusal: RefusalVerdict?
-        for (index, outcome) in outcomes {
-            let rule = rules[index]
-            switch outcome {
-            case .success(let verdict)?:
-                if verdict.refusal == true && refusal == nil {
-                    refusal = RefusalVerdict(ruleID: rule.id, source: .guard, score: 1)
+        for (index, rule) in rules.enumerated() {
+            var failure: RuleFailure?
+            if calls[index] == nil {
+                failure = RuleFailure(
+                    ruleID: rule.id, kind: .guard, code: .textTooLong,
+                    message: "the text needs more than \(configuration.maxGuardWindows) guard calls of "
+                        + "\(width) characters to be judged in full", mode: rule.definition.onError)
+            }
+            var triggered: GuardVerdict?
+            for (ruleIndex, window, outcome) in outcomes where ruleIndex == index {
+                switch outcome {
+                case .success(let verdict):
+                    // A model declines at the start: the first window of the answer carries the refusal.
+                    if window == 0, verdict.refusal == true, refusal == nil {
+                        refusal = RefusalVerdict(ruleID: rule.id, source: .guard, score: 1)
+                    }
+                    if triggered == nil, rule.triggers(verdict) { triggered = verdict }
+                case .failure(let error):
+                    if failure == nil {
+                        failure = RuleFailure(
+                            ruleID: rule.id, kind: .guard, code: error.code, message: error.message,
+                            mode: rule.definition.onError)
+                    }
                 }
-                if rule.triggers(verdict) {
-                    result.findings.append(
-                        Finding(
-                            ruleID: rule.id, pack: rule.pack, kind: .guard, entity: rule.definition.entity,
-                            action: rule.definition.action, messageIndex: nil, range: nil, score: 1,
-                            categories: verdict.categories))
-                    if rule.definition.action == .block { result.blocking.append(rule.id) }
-                }
-            case .failure(let error)?:
-                let failure = RuleFailure(
-                    ruleID: rule.id, kind: .guard, code: error.code, message: error.message, mode: rule.definition.onError)
+            }
+            if let verdict = triggered {
+                result.findings.append(
+                    Finding(
+                        ruleID: rule.id, pack: rule.pack, kind: .guard, entity: rule.definition.entity,
+                        action: rule.definition.action, messageIndex: nil, range: nil, score: 1,
+                        categories: verdict.categories))
+                if rule.definition.action == .block { result.blocking.append(rule.id) }
+            } else if let failure {
                 recordFailure(failure)
                 result.failures.append(failure)
                 // Failing closed means acting as if the rule had triggered.
                 if failure.mode == .closed && rule.definition.action == .block { result.blocking.append(rule.id) }
-            case nil:
-                break
             }
         }
         return (result, refusal)
+    }
+
+    /// `text` in consecutive pieces of at most `width` characters, cut after a line break or space where one is
+    /// near; empty text has no windows.
+    static func windows(of text: String, width: Int) -> [String] {
+        guard !text.isEmpty else { return [] }
+        guard text.count > width else { return [text] }
+        var windows: [String] = []
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            guard rest.count > width else {
+                windows.append(String(rest))
+                break
+            }
+            var cut = rest.index(rest.startIndex, offsetBy: width)
+            let floor = rest.index(rest.startIndex, offsetBy: width * 3 / 4)
+            if let space = rest[floor..<cut].lastIndex(where: { $0.isNewline || $0.isWhitespace }) {
+                cut = rest.index(after: space)
+            }
+            windows.append(String(rest[..<cut]))
+            rest = rest[cut...]
+        }
+        return windows
     }
 }
 

@@ -21,8 +21,14 @@ public final class RuleSet: Sendable {
         public var maxHoldbackBytes: Int
         /// Semantic rules compare pieces of at most this many words (see `TextSegmenter`).
         public var semanticSegmentWords: Int
-        /// …and at most this many pieces of one text.
-        public var maxSemanticSegments: Int
+        /// Most pieces (segments and classifier windows, all texts together) the semantic rules embed for one prompt
+        /// or answer. Every piece of every text is judged, never a sample; a text needing more than this cannot be
+        /// judged, and each rule acts per its `on_error`. The default covers a 1 MiB prompt.
+        public var maxSemanticPieces: Int
+        /// A guard reads the text in windows of at most this many characters (Qwen3Guard's context is 32K tokens)…
+        public var guardWindowCharacters: Int
+        /// …and at most this many windows per rule and request; more and the rule acts per its `on_error`.
+        public var maxGuardWindows: Int
         /// Largest guard answer accepted.
         public var guardMaxResponseBytes: Int
         /// Environment for guard `api_key_env` lookups; nil reads the process environment.
@@ -30,14 +36,16 @@ public final class RuleSet: Sendable {
 
         public init(
             limits: Pattern.Limits = .init(), combinePackPatterns: Bool = false, maxHoldbackBytes: Int = 1024,
-            semanticSegmentWords: Int = 48, maxSemanticSegments: Int = 8, guardMaxResponseBytes: Int = 64 * 1024,
-            environment: [String: String]? = nil
+            semanticSegmentWords: Int = 48, maxSemanticPieces: Int = 8192, guardWindowCharacters: Int = 16_000,
+            maxGuardWindows: Int = 16, guardMaxResponseBytes: Int = 64 * 1024, environment: [String: String]? = nil
         ) {
             self.limits = limits
             self.combinePackPatterns = combinePackPatterns
             self.maxHoldbackBytes = maxHoldbackBytes
             self.semanticSegmentWords = semanticSegmentWords
-            self.maxSemanticSegments = maxSemanticSegments
+            self.maxSemanticPieces = maxSemanticPieces
+            self.guardWindowCharacters = guardWindowCharacters
+            self.maxGuardWindows = maxGuardWindows
             self.guardMaxResponseBytes = guardMaxResponseBytes
             self.environment = environment
         }

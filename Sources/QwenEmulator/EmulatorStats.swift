@@ -1,5 +1,17 @@
 /// What the emulator has received and how its streams ended, for tests to assert on.
 public struct EmulatorStats: Sendable, Equatable {
+    public static func == (a: EmulatorStats, b: EmulatorStats) -> Bool {
+        a.chatRequests == b.chatRequests && a.embeddingRequests == b.embeddingRequests
+            && a.modelListRequests == b.modelListRequests && a.streamsStarted == b.streamsStarted
+            && a.streamsCompleted == b.streamsCompleted && a.streamsAborted == b.streamsAborted
+            && a.streamsCutByFault == b.streamsCutByFault && a.requestsAbandoned == b.requestsAbandoned
+            && a.faultsServed == b.faultsServed && a.lastChatRequestBody == b.lastChatRequestBody
+            && a.lastAuthorization == b.lastAuthorization && a.lastRequestHeaders == b.lastRequestHeaders
+            && a.recentRequestBodies.map(\.path) == b.recentRequestBodies.map(\.path)
+            && a.recentRequestBodies.map(\.body) == b.recentRequestBodies.map(\.body)
+    }
+
+
     public var chatRequests: Int = 0
     public var embeddingRequests: Int = 0
     public var modelListRequests: Int = 0
@@ -18,10 +30,21 @@ public struct EmulatorStats: Sendable, Equatable {
     public var faultsServed: [String: Int] = [:]
     /// The body of the last chat request, byte for byte.
     public var lastChatRequestBody: [UInt8]? = nil
+    /// The bodies of the most recent chat and embedding requests (at most `recentBodiesKept`, oldest first), for tests
+    /// that check what reached the endpoint.
+    public var recentRequestBodies: [(path: String, body: [UInt8])] = []
+    public static let recentBodiesKept = 256
     /// The `Authorization` header of the last API request.
     public var lastAuthorization: String? = nil
     /// The headers of the last API request, names lower-cased, repeated fields joined with ", ".
     public var lastRequestHeaders: [String: String] = [:]
 
     public init() {}
+}
+
+extension EmulatorStats {
+    mutating func remember(path: String, body: [UInt8]) {
+        recentRequestBodies.append((path, body))
+        if recentRequestBodies.count > Self.recentBodiesKept { recentRequestBodies.removeFirst() }
+    }
 }

@@ -37,6 +37,7 @@ struct AirlockHarness {
         redisURL: String? = nil,
         cache cacheEnabled: Bool = false,
         rules rulesDirectory: String? = nil,
+        localModel: Bool = true,
         _ body: (AirlockHarness) async throws -> T
     ) async throws -> T {
         try await QwenEmulator.withRunning(emulatorConfiguration) { emulator, emulatorURL in
@@ -52,7 +53,7 @@ struct AirlockHarness {
             let time = ManualTime()
             let server = try await AirlockApplication.make(
                 configuration: configuration, logger: quietLogger,
-                overrides: .init(embedder: try TestModel.memoizingEmbedder(), time: time))
+                overrides: .init(embedder: localModel ? try TestModel.memoizingEmbedder() : nil, time: time))
             let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let app = server.makeApplication { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)

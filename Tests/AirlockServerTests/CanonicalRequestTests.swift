@@ -110,6 +110,84 @@ import Upstream
         }
     }
 
+    /// With the embedding engine and a guard remote (a second emulator standing in for both), an e-mail address the
+    /// rules tokenize reaches neither: not the cache's or the semantic rules' embeddings, not the guard's prompt
+    /// check, not the guard's or the semantic rules' check of the answer (whole or streamed), while the client gets
+    /// its address back in the answer.
+    @Test func anEMailAddressReachesNeitherTheRemoteEmbedderNorTheGuard() async throws {
+        let redis = try await RedisServerProcess.started()
+        defer { redis.destroy() }
+        try await QwenEmulator.withRunning { models, modelsURL in
+            let pack = """
+                pack: demo
+                description: An address tokenized; a semantic rule and a guard that read prompts and answers.
+                rules:
+                  - id: demo-email
+                    description: E-mail addresses.
+                    kind: regex
+                    scope: both
+                    roles: [user]
+                    patterns: ['[a-z.]+@[a-z]+\\.com']
+                    entity: EMAIL
+                    action: tokenize
+                    examples:
+                      match: ["mail jane@example.com"]
+                      no_match: ["no address"]
+                  - id: demo-topic
+                    description: Travel talk, flagged.
+                    kind: semantic
+                    scope: both
+                    roles: [user]
+                    threshold: 0.99
+                    exemplars: ["plan my holiday trip to Lisbon"]
+                    action: flag
+                    examples:
+                      match: ["plan my holiday trip to Lisbon"]
+                      no_match: ["boil an egg"]
+                  - id: demo-guard
+                    description: The guard, on prompts and answers.
+                    kind: guard
+                    scope: both
+                    roles: [user]
+                    endpoint: \(modelsURL)
+                    model: Qwen3Guard-Gen-0.6B
+                    api_key_env: PATH
+                    levels: [Unsafe]
+                    timeout_ms: 10000
+                    action: flag
+                """
+            // (`api_key_env` names any set variable: the emulator takes every key, it only wants one.)
+            let rules = try AirlockHarness.rulesDirectory(["demo.yaml": pack])
+            try await AirlockHarness.withRunning(
+                environment: ["AIRLOCK_EMBEDDING_BACKEND": "remote", "AIRLOCK_EMBEDDING_REMOTE_URL": modelsURL],
+                redisURL: redis.url, cache: true, rules: rules, localModel: false
+            ) { airlock in
+                for (stream, subject) in [(false, "the trip"), (true, "the holiday")] {
+                    let before = models.stats.recentRequestBodies.count
+                    let body = AirlockHarness.chat(
+                        "[[echo]] Write to jane.doe@example.com about \(subject).", stream: stream)
+                    let response = try await airlock.request("POST", "/v1/chat/completions", body: body)
+                    let answer = String(decoding: try await response.collect(upTo: 1 << 20), as: UTF8.self)
+                    #expect(response.status == 200)
+                    #expect(answer.contains("jane.doe@example.com"), "the client gets its value back: \(answer)")
+                    let upstream = String(decoding: airlock.emulator.stats.lastChatRequestBody ?? [], as: UTF8.self)
+                    #expect(upstream.contains("<EMAIL_1>") && !upstream.contains("jane.doe"))
+                    await airlock.server.cacheStores?.settled()
+                    let sent = models.stats.recentRequestBodies.dropFirst(before)
+                    let texts = sent.map { ($0.path, String(decoding: $0.body, as: UTF8.self)) }
+                    // The cache and the semantic rule embedded the prompt, the guard judged prompt and answer.
+                    #expect(texts.contains { $0.0 == "/embeddings" && $0.1.contains("<EMAIL_1>") }, "\(texts)")
+                    #expect(
+                        texts.filter { $0.0 == "/chat/completions" && $0.1.contains("<EMAIL_1>") }.count >= 2,
+                        "\(texts)")
+                    for (path, text) in texts {
+                        #expect(!text.contains("jane.doe"), "\(path) received the address: \(text)")
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: The cache key
 
     static let weatherTools =

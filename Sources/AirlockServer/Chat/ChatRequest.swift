@@ -109,6 +109,7 @@ public struct ChatRequest: Sendable {
                     "Invalid type for 'messages[\(index)].content': expected a string or an array of content parts, but got \(content.typeName).",
                     param: "messages[\(index)].content", code: "invalid_type")
             }
+            try ToolCalls.validate(message, param: "messages[\(index)]")
             messages.append(Message(role: role, content: content, fields: message))
         }
         var stream = false
@@ -196,5 +197,61 @@ public enum ContentPart {
             throw .invalidRequest(
                 "Invalid '\(param).text': a text part needs a string 'text'.", param: param + ".text", code: "invalid_type")
         }
+    }
+}
+
+/// Tool calls in the history (`tool_calls`, and the older single `function_call`): the model reads their arguments,
+/// so they are inspected like content, and they must have the shape OpenAI documents (arguments a JSON text in a
+/// string) or the request is refused.
+enum ToolCalls {
+    static func validate(_ message: [String: JSONValue], param: String) throws(AirlockHTTPError) {
+        if let calls = message["tool_calls"], calls != .null {
+            guard case .array(let list) = calls else {
+                throw .invalidRequest(
+                    "Invalid type for '\(param).tool_calls': expected an array, but got \(calls.typeName).",
+                    param: param + ".tool_calls", code: "invalid_type")
+            }
+            for (position, call) in list.enumerated() {
+                let callParam = "\(param).tool_calls[\(position)]"
+                guard case .object(let object) = call else {
+                    throw .invalidRequest(
+                        "Invalid type for '\(callParam)': expected an object, but got \(call.typeName).", param: callParam,
+                        code: "invalid_type")
+                }
+                if let type = object["type"], type != .string("function") {
+                    throw .invalidRequest(
+                        "Airlock does not understand tool calls of type \(type.canonicalText) ('\(callParam).type'); it "
+                            + "accepts 'function'.", param: callParam + ".type", code: "unsupported_tool_call")
+                }
+                try validateFunction(object["function"], param: callParam + ".function")
+            }
+        }
+        if let call = message["function_call"], call != .null {
+            try validateFunction(call, param: param + ".function_call")
+        }
+    }
+
+    private static func validateFunction(_ value: JSONValue?, param: String) throws(AirlockHTTPError) {
+        guard case .object(let function)? = value else {
+            throw .invalidRequest(
+                "Invalid '\(param)': expected an object with 'name' and 'arguments'.", param: param, code: "invalid_type")
+        }
+        if let arguments = function["arguments"], arguments != .null, arguments.stringValue == nil {
+            throw .invalidRequest(
+                "Invalid type for '\(param).arguments': expected a string (the arguments as JSON text), but got "
+                    + "\(arguments.typeName).", param: param + ".arguments", code: "invalid_type")
+        }
+    }
+
+    /// The arguments text of each tool call of a message, with where it sits (nil index: `function_call`).
+    static func arguments(of message: ChatRequest.Message) -> [(index: Int?, text: String)] {
+        var result: [(Int?, String)] = []
+        if case .array(let list)? = message.fields["tool_calls"] {
+            for (position, call) in list.enumerated() {
+                if let text = call["function"]?["arguments"]?.stringValue { result.append((position, text)) }
+            }
+        }
+        if let text = message.fields["function_call"]?["arguments"]?.stringValue { result.append((nil, text)) }
+        return result
     }
 }

@@ -17,7 +17,8 @@ final class StreamInspector {
     let tokens: TokenizationMap
     private let maxHoldbackBytes: Int
     private var scanners: [String: OutputScanner] = [:]
-    /// Text the client was sent, per choice (`content` only), for the end-of-stream model checks.
+    /// Text released per choice (`content` only), output rules applied and placeholders kept: what the end-of-stream
+    /// model checks read (a guard or remote embedder never receives the prompt's values).
     private(set) var releasedContent: [Int: String] = [:]
     private(set) var findings: [Finding] = []
     private(set) var failures: [RuleFailure] = []
@@ -60,10 +61,12 @@ final class StreamInspector {
             for field in Self.fields {
                 let original = delta[field]?.stringValue
                 var text = ""
+                var unrestored = ""
                 if let original, !original.isEmpty {
                     let step = scanner(index, field).feed(original)
                     if let rules = note(step) { return .blocked(rules: rules) }
                     text = step.text
+                    unrestored = step.unrestoredText
                 }
                 // Reasoning ends where the answer starts: release its held tail before the first answer text.
                 let closesReasoning =
@@ -72,8 +75,9 @@ final class StreamInspector {
                     let step = scanner.finish()
                     if let rules = note(step) { return .blocked(rules: rules) }
                     text += step.text
+                    unrestored += step.unrestoredText
                 }
-                if field == "content" { releasedContent[index, default: ""] += text }
+                if field == "content" { releasedContent[index, default: ""] += unrestored }
                 if text != (original ?? "") && !(original == nil && text.isEmpty) {
                     delta[field] = .string(text)
                     changed = true
@@ -102,7 +106,9 @@ final class StreamInspector {
                 guard !step.text.isEmpty else { continue }
                 let field = String(key.split(separator: "|")[1])
                 delta[field] = .string(step.text)
-                if field == "content", let number = Int(index) { releasedContent[number, default: ""] += step.text }
+                if field == "content", let number = Int(index) {
+                    releasedContent[number, default: ""] += step.unrestoredText
+                }
             }
             if !delta.isEmpty, let number = Int(index) {
                 choices.append(.object(["index": .number(JSONNumber(number)), "delta": .object(delta), "finish_reason": .null]))
@@ -116,7 +122,7 @@ final class StreamInspector {
         return .send(Self.event(.object(chunk)))
     }
 
-    /// The first choice's answer as the client received it.
+    /// The first choice's answer, output rules applied and placeholders kept.
     var answer: String { releasedContent[0] ?? releasedContent.sorted { $0.key < $1.key }.first?.value ?? "" }
 
     private func key(_ index: Int, _ field: String) -> String { "\(index)|\(field)" }

@@ -31,8 +31,8 @@ struct WholeAnswerInspection: Sendable {
             var storedMessage = message
             for field in fields {
                 guard let text = message[field]?.stringValue, !text.isEmpty else { continue }
-                if field == "content" { answers.append(text) }
                 let patterns = ruleSet.inspectOutputPatterns(text: text)
+                if field == "content" { answers.append(patterns.text) }
                 result.findings += patterns.findings
                 result.failures += patterns.failures
                 if case .block(let rules) = patterns.decision {
@@ -56,7 +56,8 @@ struct WholeAnswerInspection: Sendable {
                 storedChoices[position] = .object(storedChoice)
             }
         }
-        // Model-based rules and refusal detection read the answer as the model gave it.
+        // Model-based rules and refusal detection read the answer with the output rules applied and the placeholders
+        // kept: a guard or remote embedder never receives the prompt's values.
         for answer in answers {
             let models = await ruleSet.inspectOutputModels(text: answer, prompt: policy.messages)
             result.findings += models.findings

@@ -63,27 +63,14 @@ final class CompiledSemanticRule: Sendable {
 }
 
 /// Cuts a text into pieces short enough that one sentence of intent is not drowned by the rest of a long message:
-/// sentences merged up to `maxWords` words (or four times as many characters, for scripts without spaces), at most
-/// `maxSegments`, taken from both ends when there are more.
+/// sentences merged up to `maxWords` words (or four times as many characters, for scripts without spaces). Every
+/// piece of the text is returned, in order: a long text is judged in full, never sampled.
 enum TextSegmenter {
-    static func segments(_ text: String, maxWords: Int, maxSegments: Int) -> [String] {
+    static func segments(_ text: String, maxWords: Int) -> [String] {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return [] }
         let maxCharacters = maxWords * 4
         if trimmed.count <= maxCharacters && wordCount(trimmed) <= maxWords { return [trimmed] }
-        var sentences: [Substring] = []
-        var start = trimmed.startIndex
-        for index in trimmed.indices {
-            if "。！？!?;；\n".contains(trimmed[index])
-                || (trimmed[index] == "." && trimmed.index(after: index) < trimmed.endIndex
-                    && trimmed[trimmed.index(after: index)].isWhitespace)
-            {
-                let end = trimmed.index(after: index)
-                sentences.append(trimmed[start..<end])
-                start = end
-            }
-        }
-        if start < trimmed.endIndex { sentences.append(trimmed[start...]) }
         var pieces: [String] = []
         var current = ""
         var currentWords = 0
@@ -93,8 +80,8 @@ enum TextSegmenter {
             current = ""
             currentWords = 0
         }
-        for sentence in sentences {
-            var rest = Substring(sentence)
+        for sentence in sentences(trimmed) {
+            var rest = sentence
             // A single sentence longer than the limit is cut by characters.
             while rest.count > maxCharacters {
                 flush()
@@ -109,11 +96,103 @@ enum TextSegmenter {
             currentWords += words
         }
         flush()
-        if pieces.count > maxSegments {
-            let head = maxSegments / 2
-            pieces = Array(pieces.prefix(head)) + Array(pieces.suffix(maxSegments - head))
-        }
         return pieces
+    }
+
+    /// What a classifier reads: the whole text when it fits the embedding model's window (`maxTokens`, estimated),
+    /// else consecutive windows that each fit, cut at sentence ends where possible, so no part of a long text goes
+    /// unread behind the model's truncation.
+    static func windows(_ text: String, maxTokens: Int) -> [String] {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return [] }
+        if estimatedTokens(trimmed) <= maxTokens { return [trimmed] }
+        let target = max(8, maxTokens * 3 / 4)
+        var pieces: [String] = []
+        var current = ""
+        var currentTokens = 0
+        func flush() {
+            let piece = current.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !piece.isEmpty { pieces.append(piece) }
+            current = ""
+            currentTokens = 0
+        }
+        for sentence in sentences(trimmed) {
+            var tokens = estimatedTokens(sentence)
+            var rest = sentence
+            while tokens > target {
+                // Too long for one window: cut it where the estimate reaches the target.
+                flush()
+                var count = 0.0
+                var cut = rest.startIndex
+                var inWord = false
+                while cut < rest.endIndex, count < Double(target) {
+                    count += tokenWeight(rest[cut], inWord: &inWord)
+                    cut = rest.index(after: cut)
+                }
+                if cut == rest.startIndex { cut = rest.index(after: cut) }
+                current = String(rest[..<cut])
+                flush()
+                rest = rest[cut...]
+                tokens = estimatedTokens(rest)
+            }
+            if currentTokens + tokens > target { flush() }
+            current += rest
+            currentTokens += tokens
+        }
+        flush()
+        return pieces
+    }
+
+    /// A rough WordPiece token count: a word of Latin script is about 1.3 tokens, a CJK character one.
+    static func estimatedTokens<S: StringProtocol>(_ text: S) -> Int {
+        var total = 0.0
+        var inWord = false
+        for character in text { total += tokenWeight(character, inWord: &inWord) }
+        return Int(total.rounded(.up))
+    }
+
+    private static func tokenWeight(_ character: Character, inWord: inout Bool) -> Double {
+        if character.isWhitespace {
+            inWord = false
+            return 0
+        }
+        if let scalar = character.unicodeScalars.first, isDense(scalar) {
+            inWord = false
+            return 1
+        }
+        if character.isPunctuation || character.isSymbol {
+            inWord = false
+            return 1
+        }
+        defer { inWord = true }
+        return inWord ? 0 : 1.3
+    }
+
+    /// Scripts written without spaces, where a tokenizer spends about one token per character.
+    private static func isDense(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0xF900...0xFAFF, 0x20000...0x2FA1F:
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func sentences(_ trimmed: String) -> [Substring] {
+        var sentences: [Substring] = []
+        var start = trimmed.startIndex
+        for index in trimmed.indices {
+            if "。！？!?;；\n".contains(trimmed[index])
+                || (trimmed[index] == "." && trimmed.index(after: index) < trimmed.endIndex
+                    && trimmed[trimmed.index(after: index)].isWhitespace)
+            {
+                let end = trimmed.index(after: index)
+                sentences.append(trimmed[start..<end])
+                start = end
+            }
+        }
+        if start < trimmed.endIndex { sentences.append(trimmed[start...]) }
+        return sentences
     }
 
     private static func wordCount<S: StringProtocol>(_ text: S) -> Int {

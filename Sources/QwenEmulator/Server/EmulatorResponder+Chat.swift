@@ -18,7 +18,10 @@ extension EmulatorResponder {
         case .success(let bytes): body = bytes
         case .failure(let error): return errorResponse(error, exchange: exchange)
         }
-        state.update { $0.lastChatRequestBody = body }
+        state.update {
+            $0.lastChatRequestBody = body
+            $0.remember(path: "/chat/completions", body: body)
+        }
 
         let chat: ChatRequest
         switch ChatRequest.parse(body) {

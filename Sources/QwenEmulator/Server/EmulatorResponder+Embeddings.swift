@@ -18,6 +18,7 @@ extension EmulatorResponder {
         case .success(let bytes): body = bytes
         case .failure(let error): return errorResponse(error, exchange: exchange)
         }
+        state.update { $0.remember(path: "/embeddings", body: body) }
         let embedding: EmbeddingRequest
         switch EmbeddingRequest.parse(body) {
         case .success(let parsed): embedding = parsed
