@@ -93,7 +93,14 @@ public final class SemanticCache: Service, Sendable {
             now: now)
         if candidates.isEmpty { return .miss(vector: query) }
         let profile = LexicalProfile(key.text)
+        let folded = key.text.lowercased()
         for candidate in candidates where candidate.entry.id != key.exactID {
+            // Same words, another exact id: the two differ only in a code layout's indentation, line breaks or case,
+            // which carry meaning there; the embedding cannot tell them apart, so this is no match.
+            if candidate.entry.text.lowercased() == folded {
+                statistics.gateRejections.add(1, ordering: .relaxed)
+                continue
+            }
             let verdict = configuration.gate.evaluate(
                 profile, LexicalProfile(candidate.entry.text), threshold: threshold)
             guard case .pass(_, let required) = verdict, candidate.similarity >= required else {

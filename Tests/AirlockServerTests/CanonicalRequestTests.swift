@@ -256,4 +256,67 @@ import Upstream
             #expect(cleanAgain.header("x-airlock-cache") == "hit", "the clean question has its own entry now")
         }
     }
+
+    @Test func anAnswerFromAFallbackIsStoredUnderTheModelThatProducedIt() async throws {
+        let redis = try await RedisServerProcess.started()
+        defer { redis.destroy() }
+        try await QwenEmulator.withRunning { fallback, fallbackURL in
+            let environment = [
+                "AIRLOCK_UPSTREAM_RETRIES": "0", "AIRLOCK_UPSTREAM_BREAKER_FAILURES": "100",
+                "AIRLOCK_UPSTREAM_FALLBACKS": #"[{"url":"\#(fallbackURL)","model":"qwen-flash"}]"#,
+            ]
+            try await AirlockHarness.withRunning(environment: environment, redisURL: redis.url, cache: true) { airlock in
+                func ask(_ model: String) async throws -> UpstreamResponse {
+                    try await Self.post(
+                        airlock,
+                        #"{"model":"\#(model)","messages":[{"role":"user","content":"What is the capital of Spain?"}]}"#
+                    ).0
+                }
+                airlock.emulator.setForcedFault("unavailable")
+                let served = try await ask("qwen-plus")
+                #expect(served.status == 200 && served.header("x-airlock-upstream") == "fallback-1")
+                await airlock.server.cacheStores?.settled()
+                airlock.emulator.setForcedFault(nil as String?)
+                // qwen-flash wrote that answer: asking qwen-plus again is a miss, answered by the primary…
+                let primary = try await ask("qwen-plus")
+                #expect(primary.header("x-airlock-cache") == "miss" && primary.header("x-airlock-upstream") == "primary")
+                // …and asking qwen-flash is served the stored answer.
+                let flash = try await ask("qwen-flash")
+                #expect(flash.header("x-airlock-cache") == "hit")
+                #expect(fallback.stats.chatRequests == 1)
+            }
+        }
+    }
+
+    @Test func theExactLayerKeepsACodeLayoutDistinct() async throws {
+        let redis = try await RedisServerProcess.started()
+        defer { redis.destroy() }
+        try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
+            func ask(_ text: String) async throws -> String? {
+                let escaped = text.replacingOccurrences(of: "\n", with: "\\n")
+                let (response, _) = try await Self.post(
+                    airlock, #"{"model":"qwen-plus","messages":[{"role":"user","content":"\#(escaped)"}]}"#)
+                await airlock.server.cacheStores?.settled()
+                return response.header("x-airlock-cache")
+            }
+            var state: String?
+            let nested = "Why does this print nothing?\nfor x in items:\n    if x:\n        print(x)"
+            state = try await ask(nested)
+            #expect(state == "miss")
+            state = try await ask(nested)
+            #expect(state == "hit")
+            // The same words, indented otherwise: another program, never the same answer (exactly or by meaning).
+            let flat = "Why does this print nothing?\nfor x in items:\n    if x:\n    print(x)"
+            state = try await ask(flat)
+            #expect(state == "miss")
+            state = try await ask(nested.uppercased())
+            #expect(state == "miss", "case counts in code")
+            // Prose keeps collapsing whitespace and case: a re-wrapped question is the same question.
+            state = try await ask("What is the tallest\nmountain on Earth?")
+            #expect(state == "miss")
+            state = try await ask("what is the tallest mountain  on earth?")
+            #expect(state == "hit")
+        }
+    }
 }
+

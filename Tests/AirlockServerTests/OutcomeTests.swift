@@ -154,6 +154,18 @@ import Upstream
         }
     }
 
+    @Test func aStreamFailureThatOpensTheBreakerShowsOnTheGaugeAtOnce() async throws {
+        let environment = ["AIRLOCK_UPSTREAM_RETRIES": "0", "AIRLOCK_UPSTREAM_BREAKER_FAILURES": "1"]
+        try await AirlockHarness.withRunning(environment: environment) { airlock in
+            let response = try await airlock.request(
+                "POST", "/v1/chat/completions",
+                body: AirlockHarness.chat("tell me a story [[fault:disconnect_midstream]]", stream: true))
+            let text = String(decoding: try await response.collect(upTo: 1 << 20), as: UTF8.self)
+            #expect(text.contains("x-airlock-outcome: failure_stream_cut"))
+            #expect(try await airlock.metricsText().contains(#"airlock_upstream_circuit_open{target="primary"} 1"#))
+        }
+    }
+
     @Test func fallbackServesWhenThePrimaryFailsButNotWhenItRefuses() async throws {
         try await QwenEmulator.withRunning { fallback, fallbackURL in
             let environment = [

@@ -35,31 +35,6 @@ import Testing
         #expect(classifier.classify(status: status, body: body(text)).name == expected)
     }
 
-    @Test func streamOutcomes() {
-        func run(_ events: [String?]) -> StreamOutcomeTracker {
-            var tracker = StreamOutcomeTracker()
-            for event in events { tracker.observe(data: event.map { Array($0.utf8) }) }
-            return tracker
-        }
-        let role = #"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#
-        let token = #"{"choices":[{"index":0,"delta":{"content":"Hello"}}]}"#
-        let finish = #"{"choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}]}"#
-        let usage = #"{"choices":[],"usage":{"total_tokens":3}}"#
-        let clean = run([role, token, finish, usage, "[DONE]"])
-        #expect(clean.outcome() == .ok && clean.endedCleanly && clean.content == "Hello")
-        #expect(run([role, token]).outcome() == .failureStreamCut)
-        #expect(run([role, token, "[DONE]"]).outcome() == .failureStreamCut, "no finish_reason")
-        #expect(run([role, "{not json"]).outcome() == .failureMalformed)
-        let filtered = run([
-            role, token,
-            #"{"error":{"code":"data_inspection_failed","message":"Output data may contain inappropriate content."}}"#,
-        ])
-        #expect(filtered.outcome() == .refusalProviderOutput && !filtered.endedCleanly)
-        let refusal = #"{"choices":[{"index":0,"delta":{"content":"I'm sorry, but I can't help with that."}}]}"#
-        #expect(run([role, refusal, finish, "[DONE]"]).outcome() == .refusalModel)
-        #expect(run([role, token, nil, finish, "[DONE]"]).outcome() == .ok, "comments are ignored")
-    }
-
     @Test func labelsAndKinds() {
         #expect(Outcome.blockedPrompt(rule: "pii-cn/cn-id").description == "blocked_prompt:pii-cn/cn-id")
         #expect(Outcome.blockedPrompt(rule: "x").name == "blocked_prompt")

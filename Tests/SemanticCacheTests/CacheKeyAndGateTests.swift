@@ -24,6 +24,18 @@ import Testing
         lastUserTurn: "What is the capital of France?", sampling: ["temperature": "0.2", "top_p": "0.9"],
         rulesVersion: "r1")
 
+    @Test func aCodeLayoutIsKeptInTheExactIDProseIsNot() {
+        func id(_ text: String) -> String { CacheKey(CacheKeyInput(tenant: "t", model: "m", lastUserTurn: text)).exactID }
+        #expect(CacheKey.layout("What is the tallest\nmountain?") == nil)
+        #expect(CacheKey.layout("  one line, indented") == nil)
+        #expect(CacheKey.layout("def f():\n    return 1\n\n\n\nf()  ") == "def f():\n    return 1\n\nf()")
+        #expect(id("What is the tallest\nmountain?") == id("what is  the tallest mountain?"))
+        #expect(id("def f():\n    return 1") != id("def f():\n  return 1"))
+        #expect(id("def f():\n    return 1") != id("def f(): return 1"))
+        #expect(id("def f():\n    return 1") != id("DEF F():\n    RETURN 1"))
+        #expect(id("def f():\n    return 1\n") == id("\ndef f():   \n    return   1"))
+    }
+
     @Test func equalInputsShareANamespace() {
         var reordered = Self.base
         reordered.sampling = ["top_p": "0.9", "temperature": "0.2"]

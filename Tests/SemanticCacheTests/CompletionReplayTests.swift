@@ -51,42 +51,12 @@ import Testing
         #expect(withoutUsage.count == 4)  // role, one content piece, finish, [DONE]
     }
 
-    @Test func assemblerRoundTripsAndRefusesUncleanEnds() {
-        var assembler = StreamedCompletionAssembler()
-        for event in CompletionReplay.sseEvents(Self.completion, id: "c", created: 1, includeUsage: true, chunkCharacters: 5) {
-            let text = String(decoding: event, as: UTF8.self)
-            assembler.consume(data: String(text.dropFirst("data:".count).dropLast(2)))
-        }
-        #expect(assembler.completion == Self.completion)
-
-        var cut = StreamedCompletionAssembler()
-        cut.consume(data: #"{"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}"#)
-        #expect(cut.completion == nil)
-        cut.consume(data: "[DONE]")
-        #expect(cut.completion == nil)  // no finish_reason
-
-        var failed = StreamedCompletionAssembler()
-        failed.consume(data: #"{"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}"#)
-        failed.consume(data: #"{"error":{"code":"data_inspection_failed","message":"Output data may contain inappropriate content."}}"#)
-        failed.consume(data: "[DONE]")
-        #expect(failed.completion == nil)
-
-        var garbage = StreamedCompletionAssembler()
-        garbage.consume(data: "{not json")
-        garbage.consume(data: "[DONE]")
-        #expect(garbage.completion == nil)
-    }
-
     @Test func toolCallsSurviveBothForms() throws {
         let calls = #"[{"function":{"arguments":"{\"city\":\"Paris\"}","name":"weather"},"id":"call_1","type":"function"}]"#
         let completion = CachedCompletion(model: "m", content: "", toolCallsJSON: calls, finishReason: "tool_calls")
         let body = try Self.object(CompletionReplay.chatCompletionJSON(completion, id: "x", created: 1))
         let message = try #require((body["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])
         #expect((message["tool_calls"] as? [[String: Any]])?.first?["id"] as? String == "call_1")
-        var assembler = StreamedCompletionAssembler()
-        for event in CompletionReplay.sseEvents(completion, id: "x", created: 1, includeUsage: false) {
-            assembler.consume(data: String(String(decoding: event, as: UTF8.self).dropFirst(6).dropLast(2)))
-        }
-        #expect(assembler.completion?.toolCallsJSON == calls)
+        // The streamed form and its assembly back: StreamedAnswerTests.toolCallsRoundTripThroughTheCacheForm.
     }
 }

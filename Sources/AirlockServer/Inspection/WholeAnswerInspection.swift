@@ -1,15 +1,16 @@
 import ChatWire
 import Foundation
 import Inspection
+import SemanticCache
 
-/// Output inspection of a whole (non-streamed) chat completion: every choice's `content` and `reasoning_content`
-/// through the output patterns, the answer through the model-based rules and refusal detection, then the prompt's
-/// placeholders restored for the client.
+/// Output inspection of a whole (non-streamed) chat completion, parsed once: every choice's `content`,
+/// `reasoning_content` and tool-call arguments through the output patterns, the answer through the model-based rules
+/// and refusal detection, then the prompt's placeholders restored for the client (in tool-call arguments too).
 struct WholeAnswerInspection: Sendable {
     /// The body for the client: rules applied, placeholders restored.
     var clientBody: [UInt8]
-    /// The body for the cache: rules applied, placeholders kept (each hit restores its own request's values).
-    var storedBody: [UInt8]
+    /// The completion for the cache: rules applied, placeholders kept (each hit restores its own request's values).
+    var stored: [String: JSONValue]
     var blockedBy: [String]?
     var refusal: RefusalVerdict?
     var findings: [Finding] = []
@@ -17,37 +18,66 @@ struct WholeAnswerInspection: Sendable {
 
     static let fields = ["content", "reasoning_content"]
 
-    static func inspect(_ body: [UInt8], policy: ChatCompletionsRoute.PromptPolicy) async -> WholeAnswerInspection {
-        var result = WholeAnswerInspection(clientBody: body, storedBody: body)
-        guard case .object(var completion)? = try? JSONValue.parse(body),
-            case .array(var choices)? = completion["choices"]
-        else { return result }
+    static func inspect(_ completion: [String: JSONValue], body: [UInt8], policy: ChatCompletionsRoute.PromptPolicy)
+        async -> WholeAnswerInspection
+    {
+        var result = WholeAnswerInspection(clientBody: body, stored: completion)
+        guard case .array(var choices)? = completion["choices"] else { return result }
         let ruleSet = policy.ruleSet
         var storedChoices = choices
         var changed = false
         var answers: [String] = []
+        /// One text through the output patterns: (for the client, for the cache), or nil when a rule blocked.
+        func check(_ text: String) -> (client: String, kept: String)? {
+            let patterns = ruleSet.inspectOutputPatterns(text: text)
+            result.findings += patterns.findings
+            result.failures += patterns.failures
+            if case .block(let rules) = patterns.decision {
+                result.blockedBy = rules
+                return nil
+            }
+            return (policy.tokens.restore(in: patterns.text), patterns.text)
+        }
         for (position, rawChoice) in choices.enumerated() {
             guard case .object(var choice) = rawChoice, case .object(var message)? = choice["message"] else { continue }
             var storedMessage = message
             for field in fields {
                 guard let text = message[field]?.stringValue, !text.isEmpty else { continue }
-                let patterns = ruleSet.inspectOutputPatterns(text: text)
-                if field == "content" { answers.append(patterns.text) }
-                result.findings += patterns.findings
-                result.failures += patterns.failures
-                if case .block(let rules) = patterns.decision {
-                    result.blockedBy = rules
-                    return result
-                }
-                let restored = policy.tokens.restore(in: patterns.text)
-                if patterns.text != text {
-                    storedMessage[field] = .string(patterns.text)
+                guard let (client, kept) = check(text) else { return result }
+                if field == "content" { answers.append(kept) }
+                if kept != text {
+                    storedMessage[field] = .string(kept)
                     changed = true
                 }
-                if restored != text {
-                    message[field] = .string(restored)
+                if client != text {
+                    message[field] = .string(client)
                     changed = true
                 }
+            }
+            if case .array(var calls)? = message["tool_calls"] {
+                var storedCalls = calls
+                for (index, rawCall) in calls.enumerated() {
+                    guard case .object(var call) = rawCall, case .object(var function)? = call["function"],
+                        let arguments = function["arguments"]?.stringValue, !arguments.isEmpty
+                    else { continue }
+                    guard let (client, kept) = check(arguments) else { return result }
+                    if kept != arguments, case .object(var storedCall) = storedCalls[index],
+                        case .object(var storedFunction)? = storedCall["function"]
+                    {
+                        storedFunction["arguments"] = .string(kept)
+                        storedCall["function"] = .object(storedFunction)
+                        storedCalls[index] = .object(storedCall)
+                        changed = true
+                    }
+                    if client != arguments {
+                        function["arguments"] = .string(client)
+                        call["function"] = .object(function)
+                        calls[index] = .object(call)
+                        changed = true
+                    }
+                }
+                message["tool_calls"] = .array(calls)
+                storedMessage["tool_calls"] = .array(storedCalls)
             }
             choice["message"] = .object(message)
             choices[position] = .object(choice)
@@ -69,14 +99,48 @@ struct WholeAnswerInspection: Sendable {
             if result.refusal == nil { result.refusal = models.refusal }
         }
         guard changed else { return result }
-        completion["choices"] = .array(choices)
-        result.clientBody = encode(.object(completion)) ?? body
-        completion["choices"] = .array(storedChoices)
-        result.storedBody = encode(.object(completion)) ?? body
+        var client = completion
+        client["choices"] = .array(choices)
+        result.clientBody = JSONValue.object(client).encoded()
+        result.stored["choices"] = .array(storedChoices)
         return result
     }
+}
 
-    static func encode(_ value: JSONValue) -> [UInt8]? {
-        value.encoded()
+extension CachedCompletion {
+    /// Reads a parsed `chat.completion` (choice 0). nil when it is not one, or has no `finish_reason`: an unfinished
+    /// answer is never cached.
+    init?(chatCompletion object: [String: JSONValue]) {
+        guard object["object"] == .string("chat.completion"), case .array(let choices)? = object["choices"],
+            case .object(let choice)? = choices.first, case .string(let finishReason)? = choice["finish_reason"],
+            case .object(let message)? = choice["message"]
+        else { return nil }
+        var toolCalls: String?
+        if let calls = message["tool_calls"], calls != .null { toolCalls = calls.canonicalText }
+        self.init(
+            model: object["model"]?.stringValue ?? "", content: message["content"]?.stringValue ?? "",
+            reasoningContent: message["reasoning_content"]?.stringValue, toolCallsJSON: toolCalls,
+            finishReason: finishReason, usage: StreamedAnswer.usage(object["usage"]),
+            systemFingerprint: object["system_fingerprint"]?.stringValue)
+    }
+
+    /// A copy with the request's values put back for its placeholders (content, reasoning, tool-call arguments).
+    func restoring(_ tokens: TokenizationMap) -> CachedCompletion {
+        guard !tokens.isEmpty else { return self }
+        var copy = self
+        copy.content = tokens.restore(in: content)
+        copy.reasoningContent = reasoningContent.map { tokens.restore(in: $0) }
+        if let text = toolCallsJSON, case .array(var calls)? = try? JSONValue.parse(Array(text.utf8)) {
+            for (index, rawCall) in calls.enumerated() {
+                guard case .object(var call) = rawCall, case .object(var function)? = call["function"],
+                    let arguments = function["arguments"]?.stringValue
+                else { continue }
+                function["arguments"] = .string(tokens.restore(in: arguments))
+                call["function"] = .object(function)
+                calls[index] = .object(call)
+            }
+            copy.toolCallsJSON = JSONValue.array(calls).canonicalText
+        }
+        return copy
     }
 }

@@ -48,7 +48,8 @@ struct ChatCache: Sendable {
     /// namespace covers the whole parsed request but the last turn's text (which is embedded): every earlier turn
     /// whole (content in any form, tool calls, tool results, names), the last turn's media parts and other fields,
     /// every top-level field but ``fieldsOutsideTheKey``, and the forwarded upstream headers.
-    func key(for chat: ChatRequest, request: Request, rulesVersion: String) -> CacheKey? {
+    /// `model`: the model that answers, when a fallback serves another than the one asked for.
+    func key(for chat: ChatRequest, request: Request, rulesVersion: String, model: String? = nil) -> CacheKey? {
         guard let last = chat.messages.last, last.role == "user", !last.text.isEmpty else { return nil }
         if let n = chat.body["n"]?.numberValue, n.double > 1 { return nil }
         let tenant: String
@@ -71,7 +72,7 @@ struct ChatCache: Sendable {
         }
         return CacheKey(
             CacheKeyInput(
-                tenant: tenant, model: chat.model, context: context, lastUserTurn: last.text, sampling: fields,
+                tenant: tenant, model: model ?? chat.model, context: context, lastUserTurn: last.text, sampling: fields,
                 rulesVersion: rulesVersion))
     }
 

@@ -26,11 +26,13 @@ struct ChatCompletionsRoute: Sendable {
 
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
+        // Records the outcome, metrics, log line and ledger entry once, whichever way the request ends.
+        let scope = RequestScope(logger: logger, metrics: metrics)
         let parsed = await Self.readAndParse(request, limit: maxRequestBytes)
         guard case .success(let parsedChat) = parsed else {
             if case .failure(let error) = parsed {
                 return try finish(
-                    error: error, outcome: .invalidRequest, record: &record, request: request, context: context)
+                    error: error, outcome: .invalidRequest, record: &record, scope: scope, request: request, context: context)
             }
             preconditionFailure("unreachable")
         }
@@ -60,7 +62,7 @@ struct ChatCompletionsRoute: Sendable {
                     message: "Airlock's policy blocked this prompt (\(Self.ruleList(blocking))).",
                     type: "airlock_policy", code: "blocked_prompt", rules: blocking)
                 return try finish(
-                    error: error, outcome: .blockedPrompt(rule: rule), record: &record, request: request,
+                    error: error, outcome: .blockedPrompt(rule: rule), record: &record, scope: scope, request: request,
                     context: context)
             }
             if inspection.isModified {
@@ -81,12 +83,7 @@ struct ChatCompletionsRoute: Sendable {
                 case .hit(var hit):
                     metrics.recordCacheLookup(result: "hit", layer: hit.layer.rawValue)
                     // Stored answers hold placeholders; this request's values go back in.
-                    if let policy, !policy.tokens.isEmpty {
-                        hit.entry.completion.content = policy.tokens.restore(in: hit.entry.completion.content)
-                        hit.entry.completion.reasoningContent = hit.entry.completion.reasoningContent.map {
-                            policy.tokens.restore(in: $0)
-                        }
-                    }
+                    if let policy { hit.entry.completion = hit.entry.completion.restoring(policy.tokens) }
                     record.cache = .hit
                     record.outcome = .cacheHit
                     record.status = 200
@@ -96,7 +93,7 @@ struct ChatCompletionsRoute: Sendable {
                     allHeaders[.airlockRequestID] = record.requestID
                     allHeaders[.airlockOutcome] = Outcome.cacheHit.description
                     record.recordOverhead(metrics)
-                    record.finish(logger: logger, metrics: metrics)
+                    scope.finish(record)
                     return Response(status: .ok, headers: allHeaders, body: body)
                 case .miss(let missVector):
                     vector = missVector
@@ -119,12 +116,24 @@ struct ChatCompletionsRoute: Sendable {
         record.upstreamTime = ContinuousClock.now - routeStarted
         record.target = routed.target.name
         record.attempts = routed.attempts
+        // A fallback that serves another model produced this answer: it is stored under that model, never under the
+        // one asked for.
+        if let produced = routed.target.model, produced != chat.model, var moved = storage {
+            if let cache, let key = cache.key(
+                for: chat, request: request, rulesVersion: policy?.ruleSet.version ?? "", model: produced)
+            {
+                moved.key = key
+            } else {
+                moved.store = false
+            }
+            storage = moved
+        }
         record.upstreamFirstByte = routed.firstByte
         switch routed.result {
         case .stream(let response):
             record.upstreamStatus = response.status
             return streamed(
-                response, target: routed.target, record: record, storage: storage, policy: policy,
+                response, target: routed.target, record: record, scope: scope, storage: storage, policy: policy,
                 channel: context.channel)
         case .circuitOpen:
             let error = AirlockHTTPError(
@@ -132,23 +141,28 @@ struct ChatCompletionsRoute: Sendable {
                 message: "Every upstream target is failing; Airlock is not sending requests to them for now.",
                 type: "airlock_upstream_error", code: "circuit_open")
             return try finish(
-                error: error, outcome: .failureCircuitOpen, record: &record, request: request, context: context)
+                error: error, outcome: .failureCircuitOpen, record: &record, scope: scope, request: request, context: context)
         case .transport(let failure, let outcome):
             return try finish(
-                error: UpstreamCall.error(for: failure), outcome: outcome, record: &record, request: request,
+                error: UpstreamCall.error(for: failure), outcome: outcome, record: &record, scope: scope, request: request,
                 context: context)
         case .whole(let status, let headers, var body, var outcome):
             record.upstreamStatus = status
+            // A successful answer is parsed once, strictly; what cannot be parsed is never passed on uninspected.
+            var answer: [String: JSONValue]?
+            if (200..<300).contains(status) {
+                if case .object(let object)? = try? JSONValue.parse(body) { answer = object } else { outcome = .failureMalformed }
+            }
             if outcome == .failureMalformed && (200..<300).contains(status) {
                 let error = AirlockHTTPError(
                     status: .badGateway, message: "The upstream answered with a body that is not a valid completion.",
                     type: "airlock_upstream_error", code: "upstream_malformed_response")
-                return try finish(error: error, outcome: outcome, record: &record, request: request, context: context)
+                return try finish(error: error, outcome: outcome, record: &record, scope: scope, request: request, context: context)
             }
-            var storedBody = body
-            if let policy, (200..<300).contains(status), outcome == .ok || outcome == .refusalModel {
+            var stored = answer
+            if let policy, let parsed = answer, outcome == .ok || outcome == .refusalModel {
                 let started = ContinuousClock.now
-                let inspected = await WholeAnswerInspection.inspect(body, policy: policy)
+                let inspected = await WholeAnswerInspection.inspect(parsed, body: body, policy: policy)
                 metrics.inspection.recordDuration(scope: "output", ContinuousClock.now - started)
                 metrics.inspection.record(findings: inspected.findings, scope: "output")
                 metrics.inspection.record(failures: inspected.failures)
@@ -159,17 +173,19 @@ struct ChatCompletionsRoute: Sendable {
                     record.rules = RuleSet.uniqueIDs(blocking + record.rules)
                     return try finish(
                         error: Self.blockedOutputError(blocking), outcome: .blockedOutput(rule: rule), record: &record,
-                        request: request, context: context)
+                        scope: scope, request: request, context: context)
                 }
                 body = inspected.clientBody
-                storedBody = inspected.storedBody
+                stored = inspected.stored
                 if inspected.refusal != nil && outcome == .ok { outcome = .refusalModel }
             }
             record.rules = RuleSet.uniqueIDs(record.rules)
-            if outcome == .ok, let storage, storage.store, let completion = CachedCompletion(chatCompletionJSON: storedBody) {
+            if outcome == .ok, let storage, storage.store, let stored,
+                let completion = CachedCompletion(chatCompletion: stored)
+            {
                 storage.cache.storeInBackground(storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
             }
-            var response = whole(status: status, headers: headers, body: body, outcome: outcome, record: &record)
+            var response = whole(status: status, headers: headers, body: body, outcome: outcome, record: &record, scope: scope)
             if let storage { response.headers[.airlockCache] = storage.state }
             return response
         }
@@ -197,10 +213,10 @@ struct ChatCompletionsRoute: Sendable {
     /// What a miss needs to store its answer afterwards.
     struct CacheStorage: Sendable {
         let cache: ChatCache
-        let key: CacheKey
+        var key: CacheKey
         let vector: [Float]?
         let ttl: Duration?
-        let store: Bool
+        var store: Bool
         let state: String
     }
 
@@ -214,14 +230,14 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     private func finish(
-        error: AirlockHTTPError, outcome: Outcome, record: inout RequestRecord, request: Request,
+        error: AirlockHTTPError, outcome: Outcome, record: inout RequestRecord, scope: RequestScope, request: Request,
         context: some RequestContext
     ) throws -> Response {
         record.status = Int(error.status.code)
         record.error = error.code ?? error.type
         record.outcome = outcome
         record.recordOverhead(metrics)
-        record.finish(logger: logger, metrics: metrics)
+        scope.finish(record)
         var response = try error.response(from: request, context: context)
         response.headers[.airlockRequestID] = record.requestID
         response.headers[.airlockOutcome] = outcome.description
@@ -231,7 +247,7 @@ struct ChatCompletionsRoute: Sendable {
 
     private func whole(
         status: Int, headers upstreamHeaders: [(String, String)], body: [UInt8], outcome: Outcome,
-        record: inout RequestRecord
+        record: inout RequestRecord, scope: RequestScope
     ) -> Response {
         var headers = UpstreamCall.clientHeaders(from: upstreamHeaders)
         headers[.airlockRequestID] = record.requestID
@@ -242,179 +258,124 @@ struct ChatCompletionsRoute: Sendable {
         record.bytesOut = body.count
         record.outcome = outcome
         record.recordOverhead(metrics)
-        record.finish(logger: logger, metrics: metrics)
+        scope.finish(record)
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// Passes server-sent events through one whole event at a time, as they arrive, and follows them to decide the
-    /// outcome. The outcome goes out as an SSE comment (`: x-airlock-outcome: …`) before `[DONE]`, since the headers
-    /// left long before it was known. A stream that breaks ends with a well-formed `data: {"error":…}` event.
-    /// Backpressure runs end to end: a slow client slows the writes, which stops the reads, which pauses libcurl.
+    /// Passes server-sent events through one whole event at a time, as they arrive, through one `StreamedAnswer`
+    /// (outcome, output rules, the answer for the cache). The outcome goes out as an SSE comment
+    /// (`: x-airlock-outcome: …`) before `[DONE]`, since the headers left long before it was known. A stream that
+    /// breaks ends with a well-formed `data: {"error":…}` event. Backpressure runs end to end: a slow client slows the
+    /// writes, which stops the reads, which pauses libcurl.
     private func streamed(
-        _ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord, storage: CacheStorage?,
-        policy: PromptPolicy?, channel: any Channel
+        _ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord, scope: RequestScope,
+        storage: CacheStorage?, policy: PromptPolicy?, channel: any Channel
     ) -> Response {
         var headers = UpstreamCall.clientHeaders(from: response.headers)
         if let storage { headers[.airlockCache] = storage.state }
         headers[.airlockRequestID] = record.requestID
         headers[.airlockUpstream] = target.name
         headers[.cacheControl] = "no-cache"
-        let logger = self.logger
         let metrics = self.metrics
+        let router = self.router
+        let inspection = policy.map { policy in
+            StreamedAnswer.Inspection(
+                ruleSet: policy.ruleSet, tokens: policy.tokens, maxHoldbackBytes: self.maxHoldbackBytes)
+        }
+        var headRecord = record
+        headRecord.status = 200
+        headRecord.recordOverhead(metrics)
+        scope.hold(headRecord)
         let classifier = self.classifier
-        let maxHoldbackBytes = self.maxHoldbackBytes
-        record.recordOverhead(metrics)
+        let assembles = storage?.store == true
         // Paced by the connection's event loop, so a fast upstream never holds the loop other clients need.
-        let body = ResponseBody.paced(on: channel) { writer in
-            var record = record
-            record.status = 200
+        let body = ResponseBody.paced(on: channel) { [headRecord] writer in
+            var record = headRecord
+            var answer = StreamedAnswer(classifier: classifier, inspection: inspection, assembles: assembles)
             var framer = SSEFramer()
-            var tracker = StreamOutcomeTracker(classifier: classifier)
-            var assembler = storage?.store == true ? StreamedCompletionAssembler() : nil
-            let inspector = policy.flatMap { policy in
-                policy.ruleSet.inspectsOutput || !policy.tokens.isEmpty
-                    ? StreamInspector(ruleSet: policy.ruleSet, tokens: policy.tokens, maxHoldbackBytes: maxHoldbackBytes)
-                    : nil
-            }
             var transportFailure: UpstreamError?
-            var blockedBy: [String]?
-            var refusalByRules = false
+            var clientGone: (any Error)?
             do {
-                streaming: for try await chunk in response.body {
+                reading: for try await chunk in response.body {
                     var buffers: [ByteBuffer] = []
+                    var stop = false
                     for event in framer.append(chunk) {
-                        let data = SSEFramer.data(of: event)
-                        let wasMalformed = tracker.malformed
-                        tracker.observe(data: data)
-                        if let data { assembler?.consume(data: String(decoding: data, as: UTF8.self)) }
-                        if tracker.malformed && !wasMalformed {
-                            // Do not hand the client an event it cannot parse; end with an error instead.
-                            response.cancel()
-                            break streaming
+                        var step = answer.feed(event: event)
+                        if case .judge(let text) = step, let policy {
+                            // The answer is complete: the model-based rules and refusal detection judge it whole.
+                            let started = ContinuousClock.now
+                            let models = await policy.ruleSet.inspectOutputModels(text: text, prompt: policy.messages)
+                            step = answer.judged(models, took: ContinuousClock.now - started)
                         }
-                        var outgoing = event
-                        if let inspector {
-                            switch inspector.process(event: event, data: data) {
-                            case .send(let bytes): outgoing = bytes
-                            case .blocked(let rules): blockedBy = rules
-                            }
-                            if blockedBy == nil, tracker.sawDone, let policy {
-                                // The answer is complete: the model-based rules and refusal detection judge it whole.
-                                let started = ContinuousClock.now
-                                let models = await policy.ruleSet.inspectOutputModels(
-                                    text: inspector.answer, prompt: policy.messages)
-                                metrics.inspection.recordDuration(scope: "output", ContinuousClock.now - started)
-                                metrics.inspection.record(findings: models.findings, scope: "output")
-                                metrics.inspection.record(failures: models.failures)
-                                record.rules += models.findings.map(\.ruleID) + models.failures.map(\.ruleID)
-                                if case .block(let rules) = models.decision { blockedBy = rules }
-                                refusalByRules = models.refusal != nil
-                            }
-                            if blockedBy != nil {
-                                if !buffers.isEmpty { try await writer.write(contentsOf: buffers) }
-                                response.cancel()
-                                break streaming
-                            }
+                        switch step {
+                        case .send(let bytes):
+                            if !bytes.isEmpty { buffers.append(ByteBuffer(bytes: bytes)) }
+                            record.bytesOut += bytes.count
+                        case .stop(let bytes):
+                            if !bytes.isEmpty { buffers.append(ByteBuffer(bytes: bytes)) }
+                            record.bytesOut += bytes.count
+                            stop = true
+                        case .judge:
+                            stop = true
                         }
-                        if tracker.sawDone {
-                            var outcome = tracker.outcome()
-                            if refusalByRules && outcome == .ok { outcome = .refusalModel }
-                            buffers.append(Self.outcomeComment(outcome))
-                        }
-                        if !outgoing.isEmpty { buffers.append(ByteBuffer(bytes: outgoing)) }
-                        record.bytesOut += outgoing.count
+                        if stop { break }
                     }
                     if !buffers.isEmpty { try await writer.write(contentsOf: buffers) }
+                    if stop {
+                        response.cancel()
+                        break reading
+                    }
                 }
             } catch let failure as UpstreamError where failure.code != .cancelled {
                 transportFailure = failure
             } catch {
                 // The client went away: stop the upstream transfer too.
                 response.cancel()
+                clientGone = error
+            }
+            if inspection != nil {
+                metrics.inspection.recordDuration(scope: "output", answer.inspectionTime)
+                metrics.inspection.record(findings: answer.findings, scope: "output")
+                metrics.inspection.record(failures: answer.failures)
+                record.rules += answer.findings.map(\.ruleID) + answer.failures.map(\.ruleID)
+            }
+            if let clientGone {
+                router.settle(target, neutral: true)
                 record.outcome = .failureStreamCut
                 record.error = "client_disconnected"
-                target.breaker.recordNeutral()
-                record.finish(logger: logger, metrics: metrics)
-                throw error
+                record.rules = RuleSet.uniqueIDs(record.rules)
+                scope.finish(record)
+                throw clientGone
             }
-            if let inspector {
-                metrics.inspection.recordDuration(scope: "output", inspector.inspectionTime)
-                metrics.inspection.record(findings: inspector.findings, scope: "output")
-                metrics.inspection.record(failures: inspector.failures)
-                record.rules += inspector.findings.map(\.ruleID) + inspector.failures.map(\.ruleID)
-            }
-            if let blockedBy {
+            let ending = answer.finish(transport: transportFailure)
+            if let blockedBy = ending.blockedBy {
                 // The upstream did nothing wrong; Airlock's policy stopped the answer.
-                let rule = blockedBy.first ?? "unknown"
-                metrics.inspection.recordBlock(rule: rule, scope: "output")
-                target.breaker.record(.ok)
-                metrics.recordAttempt(target: target.name, outcome: .ok)
-                let error = Self.blockedOutputError(blockedBy)
-                let outcome = Outcome.blockedOutput(rule: rule)
-                try await writer.write(
-                    contentsOf: [
-                        ByteBuffer(bytes: Array("data: ".utf8) + error.body + Array("\n\n".utf8)),
-                        Self.outcomeComment(outcome), ByteBuffer(string: "data: [DONE]\n\n"),
-                    ])
-                record.rules = RuleSet.uniqueIDs(blockedBy + record.rules)
-                record.error = "blocked_output"
-                record.outcome = outcome
-                record.finish(logger: logger, metrics: metrics)
-                try await writer.finish(nil)
-                return
+                metrics.inspection.recordBlock(rule: blockedBy.first ?? "unknown", scope: "output")
+                record.rules = blockedBy + record.rules
+            }
+            router.settle(target, outcome: ending.upstreamOutcome)
+            if let completion = ending.completion, let storage {
+                storage.cache.storeInBackground(
+                    storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
             }
             record.rules = RuleSet.uniqueIDs(record.rules)
-            var outcome = tracker.outcome()
-            if refusalByRules && outcome == .ok { outcome = .refusalModel }
-            if let transportFailure, transportFailure.code.isTimeout, tracker.errorOutcome == nil {
-                outcome = .failureTimeout
+            record.outcome = ending.outcome
+            if let error = ending.error { record.error = error }
+            record.bytesOut += ending.tail.count
+            do {
+                if !ending.tail.isEmpty { try await writer.write(ByteBuffer(bytes: ending.tail)) }
+                try await writer.finish(nil)
+            } catch {
+                record.outcome = .failureStreamCut
+                record.error = "client_disconnected"
+                scope.finish(record)
+                throw error
             }
-            if !tracker.sawDone {
-                var tail: [ByteBuffer] = []
-                if let inspector, case .send(let held) = inspector.flushAll(), !held.isEmpty {
-                    // What was held back is released before the error: the client has the answer up to the break.
-                    tail.append(ByteBuffer(bytes: held))
-                }
-                if tracker.errorOutcome == nil {
-                    let error = Self.streamError(for: outcome, transport: transportFailure)
-                    record.error = error.code
-                    tail.append(ByteBuffer(bytes: Array("data: ".utf8) + error.body + Array("\n\n".utf8)))
-                }
-                tail.append(Self.outcomeComment(outcome))
-                try await writer.write(contentsOf: tail)
-            }
-            target.breaker.record(outcome)
-            metrics.recordAttempt(target: target.name, outcome: outcome)
-            // Only a clean `ok` stream is stored: finish_reason and [DONE] seen, no error event. What is stored has
-            // the output rules applied and the placeholders kept.
-            if outcome == .ok, tracker.endedCleanly, let storage, var completion = assembler?.completion {
-                var storable = true
-                if let policy {
-                    let content = policy.ruleSet.inspectOutputPatterns(text: completion.content)
-                    completion.content = content.text
-                    storable = !content.decision.isBlocked
-                    if let reasoning = completion.reasoningContent {
-                        let inspected = policy.ruleSet.inspectOutputPatterns(text: reasoning)
-                        completion.reasoningContent = inspected.text
-                        storable = storable && !inspected.decision.isBlocked
-                    }
-                }
-                if storable {
-                    storage.cache.storeInBackground(
-                        storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
-                }
-            }
-            record.outcome = outcome
-            record.finish(logger: logger, metrics: metrics)
-            try await writer.finish(nil)
+            scope.finish(record)
         }
         return Response(status: .ok, headers: headers, body: body)
-    }
-
-    static func outcomeComment(_ outcome: Outcome) -> ByteBuffer {
-        ByteBuffer(string: ": x-airlock-outcome: \(outcome.description)\n\n")
     }
 
     static func streamError(for outcome: Outcome, transport: UpstreamError?) -> AirlockHTTPError {

@@ -148,11 +148,10 @@ final class UpstreamRouter: Sendable {
                     result = .transport(UpstreamError(.connectionLost, "\(error)"), outcome: .failureNetwork)
                 }
                 if let firstByte { metrics.recordFirstByte(firstByte) }
-                let outcome = result.outcome ?? .ok
-                metrics.recordAttempt(target: target.name, outcome: outcome)
-                target.breaker.record(outcome)
-                metrics.recordCircuit(target: target.name, phase: target.breaker.phase)
                 last = RoutedResult(result: result, target: target, attempts: attempts, firstByte: firstByte)
+                // A stream's outcome is known only when it ends: the route settles it then (`settle`).
+                guard let outcome = result.outcome else { return last! }
+                settle(target, outcome: outcome)
                 guard outcome.isTransientFailure else { return last! }
                 let remaining = requestTimeout - (ContinuousClock.now - started)
                 guard RetryPolicy.isRetryable(outcome, connectPhase: connectPhase),
@@ -167,6 +166,20 @@ final class UpstreamRouter: Sendable {
             }
         }
         return last ?? RoutedResult(result: .circuitOpen, target: targets[0], attempts: attempts)
+    }
+
+    /// Records what one attempt on `target` came to: the attempt counter, its breaker, and the breaker's gauge
+    /// (kept in step with the breaker, so a stream failure that opens it shows at once).
+    func settle(_ target: UpstreamTarget, outcome: Outcome) {
+        metrics.recordAttempt(target: target.name, outcome: outcome)
+        target.breaker.record(outcome)
+        metrics.recordCircuit(target: target.name, phase: target.breaker.phase)
+    }
+
+    /// An attempt that says nothing about the target (the client went away mid-stream): a half-open probe is freed.
+    func settle(_ target: UpstreamTarget, neutral: Bool) {
+        target.breaker.recordNeutral()
+        metrics.recordCircuit(target: target.name, phase: target.breaker.phase)
     }
 
     /// The request body with another model, for a fallback that serves a different one.

@@ -94,6 +94,18 @@ public struct OutputInspection: Sendable {
     public var failures: [RuleFailure]
     /// Set when a refusal rule or a guard's `Refusal: Yes` says the model declined.
     public var refusal: RefusalVerdict?
+
+    public init(
+        decision: InspectionDecision, text: String, isModified: Bool, findings: [Finding] = [],
+        failures: [RuleFailure] = [], refusal: RefusalVerdict? = nil
+    ) {
+        self.decision = decision
+        self.text = text
+        self.isModified = isModified
+        self.findings = findings
+        self.failures = failures
+        self.refusal = refusal
+    }
 }
 
 /// Why an answer counts as the model declining (`refusal_model`).

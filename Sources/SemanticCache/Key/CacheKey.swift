@@ -58,7 +58,9 @@ public struct CacheKey: Sendable, Hashable {
     /// The last user turn with whitespace collapsed and Unicode compatibility-normalized (NFKC): what is
     /// embedded, stored and given to the lexical gate.
     public let text: String
-    /// Hash of the case-folded `text`: the exact layer's entry id.
+    /// The exact layer's entry id: a hash of the case-folded `text`, or, for a text laid out as code (some line
+    /// indented), of its layout (`CacheKey.layout`) with case kept: indentation, line breaks and case carry meaning
+    /// there, so two such prompts that differ only in them never share an answer.
     public let exactID: String
     public let rulesVersion: String
 
@@ -82,7 +84,8 @@ public struct CacheKey: Sendable, Hashable {
         hasher.updateField(input.rulesVersion)
         namespace = tenantHash + "-" + Array(hasher.finalize().prefix(16)).hexString
         text = Self.normalize(input.lastUserTurn)
-        exactID = Array(SHA256.hash(Array(text.lowercased().utf8)).prefix(16)).hexString
+        let exact = Self.layout(input.lastUserTurn).map { "layout\u{1F}" + $0 } ?? text.lowercased()
+        exactID = Array(SHA256.hash(Array(exact.utf8)).prefix(16)).hexString
         rulesVersion = input.rulesVersion
     }
 
@@ -92,6 +95,34 @@ public struct CacheKey: Sendable, Hashable {
         hasher.updateField("airlock-tenant-v1")
         hasher.updateField(tenant)
         return Array(hasher.finalize().prefix(8)).hexString
+    }
+
+    /// The text's layout when it is laid out like code (a line after the first non-empty one starts with
+    /// whitespace): NFKC, lines kept with their indentation, runs of blank lines and whitespace inside a line
+    /// collapsed, trailing whitespace trimmed. nil for prose, where line breaks and spacing carry no meaning.
+    public static func layout(_ text: String) -> String? {
+        let compatible = text.precomposedStringWithCompatibilityMapping
+        var lines: [Substring] = []
+        for line in compatible.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }) {
+            lines.append(line)
+        }
+        while let first = lines.first, first.allSatisfy(\.isWhitespace) { lines.removeFirst() }
+        while let last = lines.last, last.allSatisfy(\.isWhitespace) { lines.removeLast() }
+        guard lines.count > 1, lines.dropFirst().contains(where: { $0.first?.isWhitespace == true && !$0.allSatisfy(\.isWhitespace) })
+        else { return nil }
+        var out: [String] = []
+        var blank = false
+        for line in lines {
+            if line.allSatisfy(\.isWhitespace) {
+                if !blank { out.append("") }
+                blank = true
+                continue
+            }
+            blank = false
+            let indent = line.prefix { $0.isWhitespace }
+            out.append(String(indent) + normalize(String(line.dropFirst(indent.count))))
+        }
+        return out.joined(separator: "\n")
     }
 
     /// NFKC, whitespace runs collapsed to one space, trimmed.
