@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "TimeSource", swiftSettings: swiftSettings),
         .target(name: "ChatWire", swiftSettings: swiftSettings),
         .target(name: "ThreadJoin", swiftSettings: swiftSettings),
-        .target(name: "Outcomes", dependencies: ["TimeSource"], swiftSettings: swiftSettings),
+        .target(name: "Outcomes", dependencies: ["TimeSource", "ChatWire"], swiftSettings: swiftSettings),
         .target(
             name: "Redis",
             dependencies: [
@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "SemanticCache",
             dependencies: [
-                "Redis", "Embeddings", "Digest", "TimeSource",
+                "Redis", "Embeddings", "Digest", "TimeSource", "ChatWire",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "Inspection",
             dependencies: [
-                "Patterns", "Embeddings", "Upstream", "Digest",
+                "Patterns", "Embeddings", "Upstream", "Digest", "ChatWire",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "QwenEmulator",
             dependencies: [
-                "StreamPacing",
+                "StreamPacing", "ChatWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "QwenEmulatorTests",
             dependencies: [
-                "QwenEmulator", "AirlockTestSupport",
+                "QwenEmulator", "AirlockTestSupport", "ChatWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

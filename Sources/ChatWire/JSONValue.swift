@@ -40,6 +40,22 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         return nil
     }
 
+    public var isNull: Bool { self == .null }
+
+    /// A number that is a whole value and fits an `Int` (`5` and `5.0` both read 5); nil otherwise.
+    public var integerValue: Int? {
+        guard case .number(let number) = self else { return nil }
+        if let exact = number.int { return exact }
+        let double = number.double
+        return double.isFinite ? Int(exactly: double) : nil
+    }
+
+    /// A number as the nearest `Double`.
+    public var doubleValue: Double? {
+        guard case .number(let number) = self else { return nil }
+        return number.double
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil

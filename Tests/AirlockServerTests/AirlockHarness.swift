@@ -1,6 +1,7 @@
 import AirlockConfiguration
 import AirlockServer
 import AirlockTestSupport
+import ChatWire
 import Foundation
 import Hummingbird
 import Logging

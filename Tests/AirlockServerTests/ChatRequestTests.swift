@@ -6,7 +6,13 @@ import Testing
 @testable import AirlockServer
 
 @Suite struct ChatRequestTests {
-    func parse(_ text: String) throws(AirlockHTTPError) -> ChatRequest { try ChatRequest.parse(Array(text.utf8)) }
+    func parse(_ text: String) throws(AirlockHTTPError) -> ChatRequest {
+        do {
+            return try ChatRequest.parse(Array(text.utf8))
+        } catch {
+            throw AirlockHTTPError(error)
+        }
+    }
 
     func rejection(_ text: String) -> AirlockHTTPError? {
         do {

@@ -140,13 +140,13 @@ struct StreamedAnswer {
             return .stop([])
         }
         if let error = chunk["error"], error != .null {
-            errorOutcome = classifier.classifyError(status: 200, error: Self.errorFields(error))
+            errorOutcome = classifier.classifyError(status: 200, error: error)
             return .send(event)
         }
         if case .string(let name)? = chunk["model"] { model = name }
         if assembles {
             if case .string(let value)? = chunk["system_fingerprint"] { fingerprint = value }
-            if let value = Self.usage(chunk["usage"]) { usage = value }
+            if let value = CachedCompletion.usage(chunk["usage"]) { usage = value }
         }
         guard case .array(var choices)? = chunk["choices"] else { return .send(event) }
         lastChunk = (chunk["id"], chunk["created"], chunk["model"])
@@ -454,27 +454,6 @@ struct StreamedAnswer {
 
     static func outcomeComment(_ outcome: Outcome) -> [UInt8] {
         Array(": x-airlock-outcome: \(outcome.description)\n\n".utf8)
-    }
-
-    /// An error object's string fields, as the outcome classifier reads them.
-    static func errorFields(_ error: JSONValue) -> [String: Any] {
-        var fields: [String: Any] = [:]
-        if case .object(let object) = error {
-            for key in ["code", "type", "message"] {
-                if case .string(let value)? = object[key] { fields[key] = value }
-                if case .number(let value)? = object[key] { fields[key] = value.text }
-            }
-        }
-        return fields
-    }
-
-    static func usage(_ value: JSONValue?) -> CachedCompletion.Usage? {
-        guard case .object(let usage)? = value, let prompt = usage["prompt_tokens"]?.numberValue?.int,
-            let completion = usage["completion_tokens"]?.numberValue?.int
-        else { return nil }
-        return CachedCompletion.Usage(
-            promptTokens: prompt, completionTokens: completion,
-            totalTokens: usage["total_tokens"]?.numberValue?.int ?? prompt + completion)
     }
 
     private var toolCallsJSON: String? {

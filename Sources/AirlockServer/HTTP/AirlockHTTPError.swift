@@ -1,3 +1,4 @@
+public import ChatWire
 import Foundation
 public import HTTPTypes
 public import Hummingbird
@@ -25,6 +26,11 @@ public struct AirlockHTTPError: Error, HTTPResponseError, Sendable, Equatable {
         self.param = param
         self.code = code
         self.rules = rules
+    }
+
+    /// A request body that is not a chat request Airlock accepts.
+    public init(_ error: ChatRequestError) {
+        self = .invalidRequest(error.message, param: error.param, code: error.code)
     }
 
     public static func invalidRequest(_ message: String, param: String?, code: String?) -> AirlockHTTPError {

@@ -108,22 +108,6 @@ struct WholeAnswerInspection: Sendable {
 }
 
 extension CachedCompletion {
-    /// Reads a parsed `chat.completion` (choice 0). nil when it is not one, or has no `finish_reason`: an unfinished
-    /// answer is never cached.
-    init?(chatCompletion object: [String: JSONValue]) {
-        guard object["object"] == .string("chat.completion"), case .array(let choices)? = object["choices"],
-            case .object(let choice)? = choices.first, case .string(let finishReason)? = choice["finish_reason"],
-            case .object(let message)? = choice["message"]
-        else { return nil }
-        var toolCalls: String?
-        if let calls = message["tool_calls"], calls != .null { toolCalls = calls.canonicalText }
-        self.init(
-            model: object["model"]?.stringValue ?? "", content: message["content"]?.stringValue ?? "",
-            reasoningContent: message["reasoning_content"]?.stringValue, toolCallsJSON: toolCalls,
-            finishReason: finishReason, usage: StreamedAnswer.usage(object["usage"]),
-            systemFingerprint: object["system_fingerprint"]?.stringValue)
-    }
-
     /// A copy with the request's values put back for its placeholders (content, reasoning, tool-call arguments).
     func restoring(_ tokens: TokenizationMap) -> CachedCompletion {
         guard !tokens.isEmpty else { return self }

@@ -112,7 +112,12 @@ struct ChatCompletionsRoute: Sendable {
         let routeStarted = ContinuousClock.now
         let routed = await router.route(
             method: "POST", path: "/chat/completions", from: request, body: bytes, chat: chat, stream: chat.stream,
-            requestID: record.requestID, classify: { classifier.classify(status: $0, body: $1) })
+            requestID: record.requestID,
+            classify: { status, body in
+                // Parsed once, strictly, here: the outcome, the inspection and the cache all read this value.
+                let json = body.isEmpty ? nil : try? JSONValue.parse(body)
+                return Classified(outcome: classifier.classify(status: status, json: json), json: json)
+            })
         record.upstreamTime = ContinuousClock.now - routeStarted
         record.target = routed.target.name
         record.attempts = routed.attempts
@@ -146,12 +151,12 @@ struct ChatCompletionsRoute: Sendable {
             return try finish(
                 error: UpstreamCall.error(for: failure), outcome: outcome, record: &record, scope: scope, request: request,
                 context: context)
-        case .whole(let status, let headers, var body, var outcome):
+        case .whole(let status, let headers, var body, let json, var outcome):
             record.upstreamStatus = status
-            // A successful answer is parsed once, strictly; what cannot be parsed is never passed on uninspected.
+            // A successful answer was parsed once, strictly; what did not parse is never passed on uninspected.
             var answer: [String: JSONValue]?
             if (200..<300).contains(status) {
-                if case .object(let object)? = try? JSONValue.parse(body) { answer = object } else { outcome = .failureMalformed }
+                if case .object(let object)? = json { answer = object } else { outcome = .failureMalformed }
             }
             if outcome == .failureMalformed && (200..<300).contains(status) {
                 let error = AirlockHTTPError(
@@ -221,11 +226,16 @@ struct ChatCompletionsRoute: Sendable {
     }
 
     private static func readAndParse(_ request: Request, limit: Int) async -> Result<ChatRequest, AirlockHTTPError> {
+        let bytes: [UInt8]
         do {
-            let bytes = try await RequestBodyReader.read(request, limit: limit)
-            return .success(try ChatRequest.parse(bytes))
+            bytes = try await RequestBodyReader.read(request, limit: limit)
         } catch {
             return .failure(error)
+        }
+        do {
+            return .success(try ChatRequest.parse(bytes))
+        } catch {
+            return .failure(AirlockHTTPError(error))
         }
     }
 

@@ -1,3 +1,4 @@
+import ChatWire
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -18,6 +19,7 @@ struct PassthroughRoute: Sendable {
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: name)
+        let scope = RequestScope(logger: logger, metrics: metrics)
         let method = request.method == .get ? "GET" : "POST"
         var bytes: [UInt8] = []
         if method != "GET" {
@@ -26,7 +28,7 @@ struct PassthroughRoute: Sendable {
             case .success(let body): bytes = body
             case .failure(let error):
                 return try respond(
-                    error: error, outcome: .invalidRequest, record: &record, request: request, context: context)
+                    error: error, outcome: .invalidRequest, record: &record, scope: scope, request: request, context: context)
             }
         }
         let classifier = self.classifier
@@ -34,13 +36,16 @@ struct PassthroughRoute: Sendable {
             method: method, path: path, from: request, body: bytes, chat: nil, stream: false,
             requestID: record.requestID,
             classify: { status, body in
-                (200..<300).contains(status) ? .ok : classifier.classify(status: status, body: body)
+                // A passthrough answer is not read (embedding vectors can be large); only a failure is classified.
+                Classified(
+                    outcome: (200..<300).contains(status) ? .ok : classifier.classify(status: status, body: body),
+                    json: nil)
             })
         record.target = routed.target.name
         record.attempts = routed.attempts
         record.upstreamFirstByte = routed.firstByte
         switch routed.result {
-        case .whole(let status, let upstreamHeaders, let body, let outcome):
+        case .whole(let status, let upstreamHeaders, let body, _, let outcome):
             var headers = UpstreamCall.clientHeaders(from: upstreamHeaders)
             headers[.airlockRequestID] = record.requestID
             headers[.airlockOutcome] = outcome.description
@@ -50,20 +55,20 @@ struct PassthroughRoute: Sendable {
             record.upstreamStatus = status
             record.bytesOut = body.count
             record.outcome = outcome
-            record.finish(logger: logger, metrics: metrics)
+            scope.finish(record)
             return Response(
                 status: HTTPResponse.Status(code: status), headers: headers,
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         case .transport(let failure, let outcome):
             return try respond(
-                error: UpstreamCall.error(for: failure), outcome: outcome, record: &record, request: request,
+                error: UpstreamCall.error(for: failure), outcome: outcome, record: &record, scope: scope, request: request,
                 context: context)
         case .circuitOpen, .stream:
             let error = AirlockHTTPError(
                 status: .serviceUnavailable, message: "Every upstream target is failing.",
                 type: "airlock_upstream_error", code: "circuit_open")
             return try respond(
-                error: error, outcome: .failureCircuitOpen, record: &record, request: request, context: context)
+                error: error, outcome: .failureCircuitOpen, record: &record, scope: scope, request: request, context: context)
         }
     }
 
@@ -72,13 +77,13 @@ struct PassthroughRoute: Sendable {
     }
 
     private func respond(
-        error: AirlockHTTPError, outcome: Outcome, record: inout RequestRecord, request: Request,
-        context: some RequestContext
+        error: AirlockHTTPError, outcome: Outcome, record: inout RequestRecord, scope: RequestScope,
+        request: Request, context: some RequestContext
     ) throws -> Response {
         record.status = Int(error.status.code)
         record.error = error.code ?? error.type
         record.outcome = outcome
-        record.finish(logger: logger, metrics: metrics)
+        scope.finish(record)
         var response = try error.response(from: request, context: context)
         response.headers[.airlockRequestID] = record.requestID
         response.headers[.airlockOutcome] = outcome.description

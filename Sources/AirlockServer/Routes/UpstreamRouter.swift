@@ -1,3 +1,4 @@
+import ChatWire
 import AirlockConfiguration
 import Foundation
 import Hummingbird
@@ -17,7 +18,8 @@ struct UpstreamTarget: Sendable {
 /// What one routed request got from upstream.
 enum UpstreamResult: Sendable {
     /// A whole answer (any status) and how it was classified.
-    case whole(status: Int, headers: [(String, String)], body: [UInt8], outcome: Outcome)
+    /// `json`: the body as the route's classifier parsed it (nil when it did not, or could not).
+    case whole(status: Int, headers: [(String, String)], body: [UInt8], json: JSONValue?, outcome: Outcome)
     /// A 200 event stream: its outcome is decided when it ends.
     case stream(UpstreamResponse)
     /// No usable HTTP answer.
@@ -27,11 +29,18 @@ enum UpstreamResult: Sendable {
 
     var outcome: Outcome? {
         switch self {
-        case .whole(_, _, _, let outcome), .transport(_, let outcome): outcome
+        case .whole(_, _, _, _, let outcome), .transport(_, let outcome): outcome
         case .stream: nil
         case .circuitOpen: .failureCircuitOpen
         }
     }
+}
+
+/// What a route's classifier made of a whole answer: its outcome, and the body parsed, if it parsed it (so the route
+/// never parses the same answer twice).
+struct Classified: Sendable {
+    var outcome: Outcome
+    var json: JSONValue?
 }
 
 struct RoutedResult: Sendable {
@@ -88,7 +97,7 @@ final class UpstreamRouter: Sendable {
 
     func route(
         method: String, path: String, from request: Request, body: [UInt8], chat: ChatRequest?, stream: Bool,
-        requestID: String, classify: @Sendable (Int, [UInt8]) -> Outcome
+        requestID: String, classify: @Sendable (Int, [UInt8]) -> Classified
     ) async -> RoutedResult {
         let started = ContinuousClock.now
         var last: RoutedResult?
@@ -124,16 +133,18 @@ final class UpstreamRouter: Sendable {
                         }
                         let bytes = try await response.collect(upTo: maxResponseBytes)
                         retryAfter = RetryPolicy.parseRetryAfter(response.header("retry-after"))
+                        let classified = classify(response.status, bytes)
                         result = .whole(
-                            status: response.status, headers: response.headers, body: bytes,
-                            outcome: classify(response.status, bytes))
+                            status: response.status, headers: response.headers, body: bytes, json: classified.json,
+                            outcome: classified.outcome)
                     } else {
                         let response = try await client.send(upstreamRequest, maxBodyBytes: maxResponseBytes)
                         firstByte = ContinuousClock.now - sentAt
                         retryAfter = RetryPolicy.parseRetryAfter(response.header("retry-after"))
+                        let classified = classify(response.status, response.body)
                         result = .whole(
                             status: response.status, headers: response.headers, body: response.body,
-                            outcome: classify(response.status, response.body))
+                            json: classified.json, outcome: classified.outcome)
                     }
                 } catch let error as UpstreamError {
                     connectPhase = error.code == .connectFailed || error.code == .connectTimeout

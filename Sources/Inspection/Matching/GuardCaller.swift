@@ -1,3 +1,4 @@
+import ChatWire
 import Foundation
 import Upstream
 
@@ -80,17 +81,12 @@ final class CompiledGuardRule: Sendable {
     func classify(prompt: String, answer: String?, client: UpstreamClient, maxResponseBytes: Int)
         async throws(InspectionError) -> GuardVerdict
     {
-        var messages: [[String: String]] = [["role": "user", "content": prompt]]
-        if let answer { messages.append(["role": "assistant", "content": answer]) }
-        let payload: [String: Any] = [
-            "model": settings.model, "messages": messages, "temperature": 0, "max_tokens": 64, "stream": false,
-        ]
-        let body: [UInt8]
-        do {
-            body = Array(try JSONSerialization.data(withJSONObject: payload))
-        } catch {
-            throw InspectionError(.guardFailed, "cannot encode the guard request", ruleID: id)
-        }
+        var messages: [JSONValue] = [.object(["role": "user", "content": .string(prompt)])]
+        if let answer { messages.append(.object(["role": "assistant", "content": .string(answer)])) }
+        let body = JSONValue.object([
+            "model": .string(settings.model), "messages": .array(messages), "temperature": 0, "max_tokens": 64,
+            "stream": false,
+        ]).encoded()
         var headers = [("content-type", "application/json"), ("accept", "application/json")]
         if let apiKey { headers.append(("authorization", "Bearer \(apiKey)")) }
         let url = settings.endpoint.hasSuffix("/") ? settings.endpoint + "chat/completions"
@@ -114,10 +110,8 @@ final class CompiledGuardRule: Sendable {
         guard response.status == 200 else {
             throw InspectionError(.guardFailed, "guard endpoint answered HTTP \(response.status)", ruleID: id)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-            let choices = object["choices"] as? [[String: Any]],
-            let message = choices.first?["message"] as? [String: Any],
-            let content = message["content"] as? String,
+        guard case .array(let choices)? = (try? JSONValue.parse(response.body))?["choices"],
+            let content = choices.first?["message"]?["content"]?.stringValue,
             let verdict = GuardVerdict.parse(content)
         else {
             throw InspectionError(.guardFailed, "guard endpoint answered in an unexpected form", ruleID: id)

@@ -1,3 +1,4 @@
+import ChatWire
 /// A chat completion request, validated the way Qwen's compatible mode validates it.
 struct ChatRequest: Sendable, Equatable {
     struct Message: Sendable, Equatable {
@@ -25,7 +26,7 @@ struct ChatRequest: Sendable, Equatable {
     /// Parses and validates a request body. Unknown models are not checked here: Qwen answers them with 404 only
     /// after the body is known to be well formed.
     static func parse(_ body: some Collection<UInt8>) -> Result<ChatRequest, QwenAPIError> {
-        guard let json = try? JSONValue.parse(body), case .object = json else {
+        guard let json = try? JSONValue.parse(Array(body)), case .object = json else {
             return .failure(.invalidParameter("The request body is not valid JSON."))
         }
 

@@ -1,3 +1,4 @@
+import ChatWire
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -17,7 +18,7 @@ struct EmbeddingRequest: Sendable, Equatable {
     var encoding: Encoding
 
     static func parse(_ body: some Collection<UInt8>) -> Result<EmbeddingRequest, QwenAPIError> {
-        guard let json = try? JSONValue.parse(body), case .object = json else {
+        guard let json = try? JSONValue.parse(Array(body)), case .object = json else {
             return .failure(.invalidParameter("The request body is not valid JSON."))
         }
         guard let model = json["model"]?.stringValue, !model.isEmpty else {

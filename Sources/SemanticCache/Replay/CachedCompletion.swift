@@ -1,4 +1,4 @@
-import Foundation
+public import ChatWire
 
 /// An answer as the cache keeps it: enough to replay it as OpenAI JSON or as SSE chunks, in either form,
 /// whichever form the original answer came in.
@@ -39,35 +39,35 @@ public struct CachedCompletion: Sendable, Hashable, Codable {
         self.systemFingerprint = systemFingerprint
     }
 
-    /// Reads a non-streamed `chat.completion` body (choice 0). nil when it is not one, or has no
-    /// `finish_reason`: an unfinished answer is never cached.
+    /// Reads a non-streamed `chat.completion` body (choice 0). nil when it is not one, or has no `finish_reason`: an
+    /// unfinished answer is never cached.
     public init?(chatCompletionJSON body: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            object["object"] as? String == "chat.completion",
-            let choices = object["choices"] as? [[String: Any]], let choice = choices.first,
-            let finishReason = choice["finish_reason"] as? String,
-            let message = choice["message"] as? [String: Any]
-        else { return nil }
-        self.init(
-            model: object["model"] as? String ?? "", content: message["content"] as? String ?? "",
-            reasoningContent: message["reasoning_content"] as? String,
-            toolCallsJSON: Self.jsonText(message["tool_calls"]), finishReason: finishReason,
-            usage: Self.usage(object["usage"]), systemFingerprint: object["system_fingerprint"] as? String)
+        guard case .object(let object)? = try? JSONValue.parse(body) else { return nil }
+        self.init(chatCompletion: object)
     }
 
-    static func usage(_ value: Any?) -> Usage? {
-        guard let usage = value as? [String: Any], let prompt = usage["prompt_tokens"] as? Int,
-            let completion = usage["completion_tokens"] as? Int
+    /// The same, from a completion already parsed.
+    public init?(chatCompletion object: [String: JSONValue]) {
+        guard object["object"] == .string("chat.completion"), case .array(let choices)? = object["choices"],
+            case .object(let choice)? = choices.first, case .string(let finishReason)? = choice["finish_reason"],
+            case .object(let message)? = choice["message"]
+        else { return nil }
+        var toolCalls: String?
+        if let calls = message["tool_calls"], calls != .null { toolCalls = calls.canonicalText }
+        self.init(
+            model: object["model"]?.stringValue ?? "", content: message["content"]?.stringValue ?? "",
+            reasoningContent: message["reasoning_content"]?.stringValue, toolCallsJSON: toolCalls,
+            finishReason: finishReason, usage: Self.usage(object["usage"]),
+            systemFingerprint: object["system_fingerprint"]?.stringValue)
+    }
+
+    /// A `usage` object's token counts; nil without prompt and completion counts.
+    public static func usage(_ value: JSONValue?) -> Usage? {
+        guard case .object(let usage)? = value, let prompt = usage["prompt_tokens"]?.numberValue?.int,
+            let completion = usage["completion_tokens"]?.numberValue?.int
         else { return nil }
         return Usage(
             promptTokens: prompt, completionTokens: completion,
-            totalTokens: usage["total_tokens"] as? Int ?? prompt + completion)
-    }
-
-    static func jsonText(_ value: Any?) -> String? {
-        guard let value, !(value is NSNull), JSONSerialization.isValidJSONObject(value),
-            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
-        else { return nil }
-        return String(decoding: data, as: UTF8.self)
+            totalTokens: usage["total_tokens"]?.numberValue?.int ?? prompt + completion)
     }
 }

@@ -1,20 +1,27 @@
-import Foundation
+import ChatWire
 
-/// Turns a cached answer back into what a client expects: pure functions, no I/O.
+/// Turns a cached answer back into what a client expects: pure functions, no I/O. Written with ChatWire's JSON value
+/// (keys sorted, numbers exact).
 public enum CompletionReplay {
     /// The OpenAI non-stream body: `{"id", "object":"chat.completion", "created", "model", "choices":[…], "usage"}`.
     /// `id` and `created` are new for each replay; the usage is the stored one, as the provider billed it then.
     public static func chatCompletionJSON(_ completion: CachedCompletion, id: String, created: Int) -> [UInt8] {
-        var message: [String: Any] = ["role": "assistant", "content": completion.content]
-        if let reasoning = completion.reasoningContent { message["reasoning_content"] = reasoning }
+        var message: [String: JSONValue] = ["role": "assistant", "content": .string(completion.content)]
+        if let reasoning = completion.reasoningContent { message["reasoning_content"] = .string(reasoning) }
         if let calls = parsedJSON(completion.toolCallsJSON) { message["tool_calls"] = calls }
-        var object: [String: Any] = [
-            "id": id, "object": "chat.completion", "created": created, "model": completion.model,
-            "choices": [["index": 0, "message": message, "finish_reason": completion.finishReason, "logprobs": NSNull()]],
+        var object: [String: JSONValue] = [
+            "id": .string(id), "object": "chat.completion", "created": .number(JSONNumber(created)),
+            "model": .string(completion.model),
+            "choices": .array([
+                .object([
+                    "index": 0, "message": .object(message), "finish_reason": .string(completion.finishReason),
+                    "logprobs": .null,
+                ])
+            ]),
         ]
         if let usage = completion.usage { object["usage"] = usageObject(usage) }
-        if let fingerprint = completion.systemFingerprint { object["system_fingerprint"] = fingerprint }
-        return serialize(object)
+        if let fingerprint = completion.systemFingerprint { object["system_fingerprint"] = .string(fingerprint) }
+        return JSONValue.object(object).encoded()
     }
 
     /// The SSE events of a streamed answer, each a complete `data: …\n\n` frame: a role delta with empty content,
@@ -24,39 +31,41 @@ public enum CompletionReplay {
     public static func sseEvents(
         _ completion: CachedCompletion, id: String, created: Int, includeUsage: Bool, chunkCharacters: Int = 64
     ) -> [[UInt8]] {
-        func chunk(_ delta: [String: Any], finishReason: String? = nil) -> [UInt8] {
-            var object: [String: Any] = [
-                "id": id, "object": "chat.completion.chunk", "created": created, "model": completion.model,
-                "choices": [
-                    [
-                        "index": 0, "delta": delta, "finish_reason": finishReason.map { $0 as Any } ?? NSNull(),
-                        "logprobs": NSNull(),
-                    ]
-                ],
+        func chunk(_ delta: [String: JSONValue], finishReason: String? = nil) -> [UInt8] {
+            var object: [String: JSONValue] = [
+                "id": .string(id), "object": "chat.completion.chunk", "created": .number(JSONNumber(created)),
+                "model": .string(completion.model),
+                "choices": .array([
+                    .object([
+                        "index": 0, "delta": .object(delta), "finish_reason": finishReason.map(JSONValue.string) ?? .null,
+                        "logprobs": .null,
+                    ])
+                ]),
             ]
-            if let fingerprint = completion.systemFingerprint { object["system_fingerprint"] = fingerprint }
-            return frame(object)
+            if let fingerprint = completion.systemFingerprint { object["system_fingerprint"] = .string(fingerprint) }
+            return frame(.object(object))
         }
         var events: [[UInt8]] = [chunk(["role": "assistant", "content": ""])]
         if let reasoning = completion.reasoningContent, !reasoning.isEmpty {
-            for piece in pieces(reasoning, chunkCharacters) { events.append(chunk(["reasoning_content": piece])) }
+            for piece in pieces(reasoning, chunkCharacters) { events.append(chunk(["reasoning_content": .string(piece)])) }
         }
-        for piece in pieces(completion.content, chunkCharacters) { events.append(chunk(["content": piece])) }
-        if let calls = parsedJSON(completion.toolCallsJSON) as? [[String: Any]] {
-            let indexed = calls.enumerated().map { index, call -> [String: Any] in
-                var call = call
-                call["index"] = index
-                return call
+        for piece in pieces(completion.content, chunkCharacters) { events.append(chunk(["content": .string(piece)])) }
+        if case .array(let calls)? = parsedJSON(completion.toolCallsJSON) {
+            let indexed = calls.enumerated().map { index, call -> JSONValue in
+                guard case .object(var object) = call else { return call }
+                object["index"] = .number(JSONNumber(index))
+                return .object(object)
             }
-            events.append(chunk(["tool_calls": indexed]))
+            events.append(chunk(["tool_calls": .array(indexed)]))
         }
         events.append(chunk(["content": ""], finishReason: completion.finishReason))
         if includeUsage, let usage = completion.usage {
             events.append(
-                frame([
-                    "id": id, "object": "chat.completion.chunk", "created": created, "model": completion.model,
-                    "choices": [Any](), "usage": usageObject(usage),
-                ]))
+                frame(
+                    .object([
+                        "id": .string(id), "object": "chat.completion.chunk", "created": .number(JSONNumber(created)),
+                        "model": .string(completion.model), "choices": .array([]), "usage": usageObject(usage),
+                    ])))
         }
         events.append(Array("data: [DONE]\n\n".utf8))
         return events
@@ -75,25 +84,20 @@ public enum CompletionReplay {
         return out
     }
 
-    private static func usageObject(_ usage: CachedCompletion.Usage) -> [String: Any] {
-        [
-            "prompt_tokens": usage.promptTokens, "completion_tokens": usage.completionTokens,
-            "total_tokens": usage.totalTokens,
-        ]
+    private static func usageObject(_ usage: CachedCompletion.Usage) -> JSONValue {
+        .object([
+            "prompt_tokens": .number(JSONNumber(usage.promptTokens)),
+            "completion_tokens": .number(JSONNumber(usage.completionTokens)),
+            "total_tokens": .number(JSONNumber(usage.totalTokens)),
+        ])
     }
 
-    private static func parsedJSON(_ text: String?) -> Any? {
+    private static func parsedJSON(_ text: String?) -> JSONValue? {
         guard let text else { return nil }
-        return try? JSONSerialization.jsonObject(with: Data(text.utf8))
+        return try? JSONValue.parse(Array(text.utf8))
     }
 
-    private static func frame(_ object: [String: Any]) -> [UInt8] {
-        Array("data: ".utf8) + serialize(object) + Array("\n\n".utf8)
-    }
-
-    private static func serialize(_ object: [String: Any]) -> [UInt8] {
-        // Only strings, numbers, arrays, dictionaries and NSNull go in: serialization cannot fail.
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Array(data)
+    private static func frame(_ value: JSONValue) -> [UInt8] {
+        Array("data: ".utf8) + value.encoded() + Array("\n\n".utf8)
     }
 }

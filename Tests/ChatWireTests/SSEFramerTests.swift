@@ -1,7 +1,6 @@
-import AirlockTestSupport
 import Testing
 
-@testable import AirlockServer
+import ChatWire
 
 @Suite struct SSEFramerTests {
     let stream = Array(

@@ -1,5 +1,3 @@
-public import ChatWire
-
 /// A validated chat completion request: what Airlock inspects, keys the cache on and sends upstream are this one
 /// parsed value (the body is encoded from it, never forwarded as bytes Airlock did not read). Anything Airlock does not
 /// understand is refused here with a 400 that names it.
@@ -39,7 +37,7 @@ public struct ChatRequest: Sendable {
     static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
 
     /// Parses and validates; every failure is a client error naming the offending parameter.
-    public static func parse(_ bytes: [UInt8]) throws(AirlockHTTPError) -> ChatRequest {
+    public static func parse(_ bytes: [UInt8]) throws(ChatRequestError) -> ChatRequest {
         let value: JSONValue
         do {
             value = try JSONValue.parse(bytes)
@@ -125,7 +123,7 @@ public struct ChatRequest: Sendable {
         return ChatRequest(body: body, model: model, messages: messages, stream: stream, includeUsage: includeUsage)
     }
 
-    init(body: [String: JSONValue], model: String, messages: [Message], stream: Bool, includeUsage: Bool) {
+    public init(body: [String: JSONValue], model: String, messages: [Message], stream: Bool, includeUsage: Bool) {
         self.body = body
         self.model = model
         self.messages = messages
@@ -161,7 +159,7 @@ public enum ContentPart {
         return object["text"]?.stringValue
     }
 
-    static func validate(_ part: JSONValue, param: String) throws(AirlockHTTPError) {
+    static func validate(_ part: JSONValue, param: String) throws(ChatRequestError) {
         guard case .object(let object) = part else {
             throw .invalidRequest(
                 "Invalid type for '\(param)': expected a content part object, but got \(part.typeName).", param: param,
@@ -203,8 +201,8 @@ public enum ContentPart {
 /// Tool calls in the history (`tool_calls`, and the older single `function_call`): the model reads their arguments,
 /// so they are inspected like content, and they must have the shape OpenAI documents (arguments a JSON text in a
 /// string) or the request is refused.
-enum ToolCalls {
-    static func validate(_ message: [String: JSONValue], param: String) throws(AirlockHTTPError) {
+public enum ToolCalls {
+    static func validate(_ message: [String: JSONValue], param: String) throws(ChatRequestError) {
         if let calls = message["tool_calls"], calls != .null {
             guard case .array(let list) = calls else {
                 throw .invalidRequest(
@@ -231,7 +229,7 @@ enum ToolCalls {
         }
     }
 
-    private static func validateFunction(_ value: JSONValue?, param: String) throws(AirlockHTTPError) {
+    private static func validateFunction(_ value: JSONValue?, param: String) throws(ChatRequestError) {
         guard case .object(let function)? = value else {
             throw .invalidRequest(
                 "Invalid '\(param)': expected an object with 'name' and 'arguments'.", param: param, code: "invalid_type")
@@ -244,7 +242,7 @@ enum ToolCalls {
     }
 
     /// The arguments text of each tool call of a message, with where it sits (nil index: `function_call`).
-    static func arguments(of message: ChatRequest.Message) -> [(index: Int?, text: String)] {
+    public static func arguments(of message: ChatRequest.Message) -> [(index: Int?, text: String)] {
         var result: [(Int?, String)] = []
         if case .array(let list)? = message.fields["tool_calls"] {
             for (position, call) in list.enumerated() {
@@ -253,5 +251,23 @@ enum ToolCalls {
         }
         if let text = message.fields["function_call"]?["arguments"]?.stringValue { result.append((nil, text)) }
         return result
+    }
+}
+
+/// Why a request body is not a chat request Airlock accepts: an OpenAI-style 400 `invalid_request_error` naming the
+/// parameter and a code.
+public struct ChatRequestError: Error, Sendable, Equatable {
+    public var message: String
+    public var param: String?
+    public var code: String
+
+    public init(message: String, param: String?, code: String) {
+        self.message = message
+        self.param = param
+        self.code = code
+    }
+
+    static func invalidRequest(_ message: String, param: String?, code: String) -> ChatRequestError {
+        ChatRequestError(message: message, param: param, code: code)
     }
 }
