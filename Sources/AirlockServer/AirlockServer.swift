@@ -38,13 +38,13 @@ public struct AirlockServer: Sendable {
     /// inspection. Built by ``AirlockApplication/make(configuration:logger:overrides:)``.
     init(
         configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, cache: SemanticCache?,
-        rules: RuleSetStore?, embeddingTimer: EmbeddingTimer?, engineServices: [any Service], time: any TimeSource,
+        cacheStores: CacheStoreQueue?, rules: RuleSetStore?, embeddingTimer: EmbeddingTimer?, engineServices: [any Service], time: any TimeSource,
         logger: Logger
     ) {
         self.engineServices = engineServices
         self.configuration = configuration
         self.cache = cache
-        self.cacheStores = cache.map { CacheStoreQueue(cache: $0) }
+        self.cacheStores = cacheStores
         self.rules = rules
         self.upstream = upstream
         self.logger = logger

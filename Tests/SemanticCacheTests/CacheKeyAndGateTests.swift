@@ -59,10 +59,10 @@ import Testing
             case 1: input.model = "qwen-max"
             case 2: input.context = [#"{"content":"You are verbose.","role":"system"}"#]
             case 3: input.sampling["temperature"] = "0.7"
-            case 4: input.tools = "[]"
-            case 5: input.responseFormat = #"{"type":"json_object"}"#
+            case 4: input.sampling["tools"] = "[]"
+            case 5: input.sampling["response_format"] = #"{"type":"json_object"}"#
             case 6: input.rulesVersion = "r2"
-            default: input.toolChoice = #""auto""#
+            default: input.sampling["header:x-dashscope-datainspection"] = "enable\u{1F}"
             }
             variants.append(input)
         }

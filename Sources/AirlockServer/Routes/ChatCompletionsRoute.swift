@@ -39,9 +39,6 @@ struct ChatCompletionsRoute: Sendable {
         record.model = parsedChat.model
         record.stream = parsedChat.stream
         var chat = parsedChat
-        // What goes upstream is encoded from the parsed request: the bytes the client sent are never forwarded as they
-        // are, so nothing Airlock did not read can reach the model.
-        var bytes = parsedChat.encodedBody()
 
         // Inspection of the prompt, before the cache and before any upstream call.
         var policy: PromptPolicy?
@@ -67,7 +64,6 @@ struct ChatCompletionsRoute: Sendable {
             }
             if inspection.isModified {
                 chat = chat.replacingTexts(inspection.messages, sources: sources)
-                bytes = chat.encodedBody()
             }
             policy = PromptPolicy(ruleSet: ruleSet, tokens: inspection.tokens, messages: inspection.messages)
         }
@@ -108,6 +104,9 @@ struct ChatCompletionsRoute: Sendable {
                 cache: cache, key: key, vector: vector, ttl: controls.ttl, store: controls.store, state: state)
         }
 
+        // What goes upstream is encoded from the parsed (and possibly rewritten) request: the bytes the client sent
+        // are never forwarded as they are, so nothing Airlock did not read can reach the model.
+        let bytes = chat.encodedBody()
         let classifier = self.classifier
         let routeStarted = ContinuousClock.now
         let routed = await router.route(

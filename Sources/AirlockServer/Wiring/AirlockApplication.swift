@@ -108,8 +108,11 @@ public enum AirlockApplication {
                 throw AirlockStartupError("cache: \(error)")
             }
         }
+        // Answers are stored off the response path, by a bounded queue the server drains on shutdown.
+        let cacheStores = cache.map { CacheStoreQueue(cache: $0) }
         return AirlockServer(
-            configuration: configuration, upstream: upstream, redis: redis, cache: cache, rules: rules,
+            configuration: configuration, upstream: upstream, redis: redis, cache: cache, cacheStores: cacheStores,
+            rules: rules,
             embeddingTimer: embeddingTimer, engineServices: engineServices, time: overrides.time, logger: logger)
     }
 

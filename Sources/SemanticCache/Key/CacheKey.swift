@@ -19,12 +19,6 @@ public struct CacheKeyInput: Sendable, Hashable {
     public var context: [String]
     /// The last user turn: the text that is normalized, hashed and embedded.
     public var lastUserTurn: String
-    /// `tools` as canonical JSON, or nil.
-    public var tools: String?
-    /// `tool_choice` as canonical JSON, or nil.
-    public var toolChoice: String?
-    /// `response_format` as canonical JSON, or nil.
-    public var responseFormat: String?
     /// Every other field that may change the answer, by name, values as canonical JSON. The chat route puts here every
     /// top-level field but `messages`, `model`, `stream` and `stream_options` (tools, response format, sampling,
     /// fields it does not know), and the forwarded upstream headers as `header:<name>`: deny by default.
@@ -33,17 +27,13 @@ public struct CacheKeyInput: Sendable, Hashable {
     public var rulesVersion: String
 
     public init(
-        tenant: String, model: String, context: [String] = [], lastUserTurn: String, tools: String? = nil,
-        toolChoice: String? = nil, responseFormat: String? = nil, sampling: [String: String] = [:],
+        tenant: String, model: String, context: [String] = [], lastUserTurn: String, sampling: [String: String] = [:],
         rulesVersion: String = ""
     ) {
         self.tenant = tenant
         self.model = model
         self.context = context
         self.lastUserTurn = lastUserTurn
-        self.tools = tools
-        self.toolChoice = toolChoice
-        self.responseFormat = responseFormat
         self.sampling = sampling
         self.rulesVersion = rulesVersion
     }
@@ -67,14 +57,11 @@ public struct CacheKey: Sendable, Hashable {
     public init(_ input: CacheKeyInput) {
         tenantHash = Self.tenantHash(input.tenant)
         var hasher = SHA256()
-        hasher.updateField("airlock-cache-v1")
+        hasher.updateField("airlock-cache-v2")
         hasher.updateField(input.tenant)
         hasher.updateField(input.model)
         hasher.updateField(String(input.context.count))
         for turn in input.context { hasher.updateField(turn) }
-        hasher.updateField(input.tools ?? "\u{0}")
-        hasher.updateField(input.toolChoice ?? "\u{0}")
-        hasher.updateField(input.responseFormat ?? "\u{0}")
         let sampling = input.sampling.sorted { $0.key < $1.key }
         hasher.updateField(String(sampling.count))
         for (name, value) in sampling {
