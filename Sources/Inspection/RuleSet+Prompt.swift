@@ -157,31 +157,24 @@ extension RuleSet {
             inputs.append(input)
             return inputs.count - 1
         }
-        var segmentsByText: [String: [Int]] = [:]
-        var windowsByText: [String: [Int]] = [:]
+        // Each text is cut once per kind of piece, however many rules read it.
+        var piecesByText: [String: [Int]] = [:]
+        func pieces(_ text: String, windows: Bool) -> [Int] {
+            let memoKey = (windows ? "w\u{1F}" : "s\u{1F}") + text
+            if let known = piecesByText[memoKey] { return known }
+            let made = (windows
+                ? TextSegmenter.windows(text, maxTokens: Self.classifierWindowTokens)
+                : TextSegmenter.segments(text, maxWords: configuration.semanticSegmentWords)).map(intern)
+            piecesByText[memoKey] = made
+            return made
+        }
         var plans: [(rule: CompiledSemanticRule, segments: [Int], windows: [Int])] = []
         for rule in rules {
             var segments: [Int] = []
             var windows: [Int] = []
             for text in texts(rule) {
-                if rule.usesExemplars {
-                    if let known = segmentsByText[text] {
-                        segments += known
-                    } else {
-                        let made = TextSegmenter.segments(text, maxWords: configuration.semanticSegmentWords).map(intern)
-                        segmentsByText[text] = made
-                        segments += made
-                    }
-                }
-                if rule.definition.classifier != nil {
-                    if let known = windowsByText[text] {
-                        windows += known
-                    } else {
-                        let made = TextSegmenter.windows(text, maxTokens: Self.classifierWindowTokens).map(intern)
-                        windowsByText[text] = made
-                        windows += made
-                    }
-                }
+                if rule.usesExemplars { segments += pieces(text, windows: false) }
+                if rule.definition.classifier != nil { windows += pieces(text, windows: true) }
                 if inputs.count > configuration.maxSemanticPieces { break }
             }
             if !segments.isEmpty || !windows.isEmpty { plans.append((rule, segments, windows)) }

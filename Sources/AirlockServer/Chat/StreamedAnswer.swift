@@ -162,21 +162,9 @@ struct StreamedAnswer {
                 finished = false
             }
             var choiceChanged = false
-            if case .object(var delta)? = choice["delta"] {
+            // A finish without a delta still releases what the choice's scanners hold.
+            if var delta = choice["delta"]?.objectValue ?? (finished && inspection != nil ? [:] : nil) {
                 switch inspect(delta: &delta, choice: index, finished: finished) {
-                case .blocked(let rules):
-                    blockedBy = rules
-                    return .stop([])
-                case .changed:
-                    choice["delta"] = .object(delta)
-                    choiceChanged = true
-                case .unchanged:
-                    break
-                }
-            } else if finished, inspection != nil {
-                // A finish without a delta still releases what the choice's scanners hold.
-                var delta: [String: JSONValue] = [:]
-                switch inspect(delta: &delta, choice: index, finished: true) {
                 case .blocked(let rules):
                     blockedBy = rules
                     return .stop([])
