@@ -70,6 +70,20 @@ public struct AirlockConfiguration: Sendable, Equatable {
         /// Partition by the `x-airlock-tenant` header (only where the deployment sets it itself); otherwise by a
         /// hash of the caller's `Authorization`.
         public var trustTenantHeader: Bool
+        /// Scripts the semantic layer judges (`latin`, `han`, `kana`, `hangul`, `cyrillic`, `arabic`, `other`,
+        /// `none`); texts in any other script get exact hits only. nil (`auto`): what the embedding backend can
+        /// judge (the local all-MiniLM-L6-v2: Latin only; a remote multilingual model: every script with letters).
+        public var semanticScripts: [String]? = nil
+        /// Base thresholds by script, where one is calibrated apart from `threshold`.
+        public var thresholds: [String: Double] = [:]
+
+        /// The scripts a cache lookup can judge by meaning, `auto` resolved for `backend`.
+        public func resolvedSemanticScripts(backend: EmbeddingBackendKind) -> [String] {
+            if let semanticScripts { return semanticScripts }
+            return backend == .local ? ["latin"] : Self.scriptNames.filter { $0 != "none" }
+        }
+
+        public static let scriptNames = ["latin", "han", "kana", "hangul", "cyrillic", "arabic", "other", "none"]
     }
 
     public struct Rules: Sendable, Equatable {

@@ -204,6 +204,48 @@ struct Setting: Sendable {
                 return true
             }, render: { String($0.cache.ttlSeconds) }),
         Setting(
+            "cache.semantic_scripts", env: ["AIRLOCK_CACHE_SEMANTIC_SCRIPTS"], default: "auto",
+            expected: "auto, or a comma-separated list of " + AirlockConfiguration.Cache.scriptNames.joined(separator: ", "),
+            apply: { raw, config in
+                let value = (raw ?? "auto").trimmingCharacters(in: .whitespaces).lowercased()
+                if value == "auto" {
+                    config.cache.semanticScripts = nil
+                    return true
+                }
+                let names = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }
+                guard names.allSatisfy(AirlockConfiguration.Cache.scriptNames.contains) else { return false }
+                config.cache.semanticScripts = names
+                return true
+            },
+            render: { config in
+                let scripts = config.cache.resolvedSemanticScripts(backend: config.embedding.backend)
+                let exactOnly = AirlockConfiguration.Cache.scriptNames.filter { !scripts.contains($0) }
+                let head = config.cache.semanticScripts == nil ? "auto: " : ""
+                return head + scripts.joined(separator: ",")
+                    + (exactOnly.isEmpty ? "" : " (exact hits only: " + exactOnly.joined(separator: ",") + ")")
+            }),
+        Setting(
+            "cache.thresholds", env: ["AIRLOCK_CACHE_THRESHOLDS"], default: "",
+            expected: "comma-separated script=threshold pairs, such as han=0.95 (each above 0 and at most 1)",
+            apply: { raw, config in
+                var thresholds: [String: Double] = [:]
+                for pair in (raw ?? "").split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1).map {
+                        $0.trimmingCharacters(in: .whitespaces).lowercased()
+                    }
+                    guard parts.count == 2, AirlockConfiguration.Cache.scriptNames.contains(parts[0]),
+                        let value = Double(parts[1]), value > 0, value <= 1
+                    else { return false }
+                    thresholds[parts[0]] = value
+                }
+                config.cache.thresholds = thresholds
+                return true
+            },
+            render: { config in
+                config.cache.thresholds.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            }),
+        Setting(
             "cache.trust_tenant_header", env: ["AIRLOCK_TRUST_TENANT_HEADER"], default: "false",
             expected: "true (partition by x-airlock-tenant, set by your own gateway) or false (by the caller's key)",
             apply: { raw, config in

@@ -53,7 +53,9 @@ public final class SemanticCache: Service, Sendable {
     ///     `x-airlock-cache-threshold`); nil means `configuration.threshold`.
     public func lookup(_ key: CacheKey, vector: [Float]? = nil, threshold: Float? = nil) async -> CacheLookup {
         statistics.lookups.add(1, ordering: .relaxed)
-        let threshold = min(max(threshold ?? configuration.threshold, 0), 1)
+        // The script's own base, unless the request raised it above that.
+        let base = configuration.threshold(for: key.script)
+        let threshold = min(max(max(threshold ?? base, base), 0), 1)
         let result = await lookupLayers(key, vector: vector, threshold: threshold)
         switch result {
         case .hit(let hit):
@@ -74,6 +76,11 @@ public final class SemanticCache: Service, Sendable {
         case .failed(let reason): return .bypass(reason)
         case .found(let entry): return .hit(CacheHit(entry: entry, similarity: 1, layer: .exact))
         case .absent: break
+        }
+        // A script the model cannot judge is served exactly or not at all.
+        guard configuration.semanticScripts.contains(key.script) else {
+            statistics.exactOnlyLookups.add(1, ordering: .relaxed)
+            return .miss(vector: nil)
         }
         // Nothing to compare with: skip the embedding (the store that follows embeds once).
         if index.count(namespace: key.namespace) == 0 { return .miss(vector: vector) }
@@ -175,7 +182,10 @@ public final class SemanticCache: Service, Sendable {
         let ttl = min(max(ttl ?? configuration.defaultTTL, .milliseconds(1)), configuration.maximumTTL)
         let ttlMilliseconds = Int64(ttl.components.seconds) * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
         let vector: [Float]
-        if let given = precomputed, given.count == index.dimensions {
+        if !configuration.semanticScripts.contains(key.script) {
+            // Never compared by similarity (the script is in the namespace): no embedding is spent on it.
+            vector = [Float](repeating: 0, count: index.dimensions)
+        } else if let given = precomputed, given.count == index.dimensions {
             vector = given
         } else {
             do {

@@ -23,13 +23,25 @@ public struct SemanticCacheConfiguration: Sendable, Equatable {
     public var streamMaxLength: Int
     /// Redis key prefix. Default `airlock`.
     public var keyPrefix: String
+    /// The scripts the embedding model can judge: texts in any other script (`TextScript`) are served by the exact
+    /// layer only, never by similarity. Default: Latin only (all-MiniLM-L6-v2 was trained on English; its similarity
+    /// barely separates same from different Chinese questions).
+    public var semanticScripts: Set<TextScript>
+    /// Base thresholds by script, where one is calibrated apart from `threshold`.
+    public var thresholds: [TextScript: Float]
+
+    /// The base threshold for a text in `script`.
+    public func threshold(for script: TextScript) -> Float { thresholds[script] ?? threshold }
 
     public init(
         threshold: Float = 0.90, gate: LexicalGate = LexicalGate(), defaultTTL: Duration = .seconds(86_400),
         maximumTTL: Duration = .seconds(30 * 86_400), maxEntriesPerNamespace: Int = 10_000,
         candidatesPerLookup: Int = 4, maxResponseBytes: Int = 1 << 20, syncInterval: Duration = .milliseconds(100),
-        sweepInterval: Duration = .seconds(30), streamMaxLength: Int = 100_000, keyPrefix: String = "airlock"
+        sweepInterval: Duration = .seconds(30), streamMaxLength: Int = 100_000, keyPrefix: String = "airlock",
+        semanticScripts: Set<TextScript> = [.latin], thresholds: [TextScript: Float] = [:]
     ) {
+        self.semanticScripts = semanticScripts
+        self.thresholds = thresholds
         self.threshold = threshold
         self.gate = gate
         self.defaultTTL = defaultTTL
@@ -44,8 +56,8 @@ public struct SemanticCacheConfiguration: Sendable, Equatable {
     }
 
     public func validated() throws(SemanticCacheError) -> SemanticCacheConfiguration {
-        guard threshold > 0, threshold <= 1 else {
-            throw SemanticCacheError(.invalidConfiguration, "cache threshold must be in (0, 1], got \(threshold)")
+        for value in [threshold] + Array(thresholds.values) where !(value > 0 && value <= 1) {
+            throw SemanticCacheError(.invalidConfiguration, "cache threshold must be in (0, 1], got \(value)")
         }
         guard defaultTTL > .zero, maximumTTL >= defaultTTL else {
             throw SemanticCacheError(.invalidConfiguration, "cache TTLs must be positive, maximum ≥ default")

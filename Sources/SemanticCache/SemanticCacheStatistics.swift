@@ -8,6 +8,7 @@ public final class SemanticCacheStatistics: Sendable {
     let misses = Atomic<Int>(0)
     let bypasses = Atomic<Int>(0)
     let gateRejections = Atomic<Int>(0)
+    let exactOnlyLookups = Atomic<Int>(0)
     let stores = Atomic<Int>(0)
     let storeFailures = Atomic<Int>(0)
     let evictions = Atomic<Int>(0)
@@ -22,6 +23,8 @@ public final class SemanticCacheStatistics: Sendable {
     public var bypassCount: Int { bypasses.load(ordering: .relaxed) }
     /// Near neighbours above the threshold that the lexical gate turned away.
     public var gateRejectionCount: Int { gateRejections.load(ordering: .relaxed) }
+    /// Lookups whose text is in a script the model cannot judge: the exact layer only.
+    public var exactOnlyLookupCount: Int { exactOnlyLookups.load(ordering: .relaxed) }
     public var storeCount: Int { stores.load(ordering: .relaxed) }
     public var storeFailureCount: Int { storeFailures.load(ordering: .relaxed) }
     public var evictionCount: Int { evictions.load(ordering: .relaxed) }

@@ -113,6 +113,13 @@ struct EvalCacheCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
     var model: String?
 
+    @Flag(
+        name: .long,
+        help: """
+            One crowded namespace instead of one per pair: store every distinct `a`, then ask every `b`, and count             the lookups served another question's answer (a hit on an entry not labeled the same question as `b`,             unless the two texts are identical).
+            """)
+    var crowded = false
+
     func run() async throws {
         let rows = try LabeledPairs.read(pairs)
         let server = redisURL == nil ? try EphemeralRedisServer.start() : nil
@@ -130,6 +137,11 @@ struct EvalCacheCommand: AsyncParsableCommand {
         var cacheConfiguration = SemanticCacheConfiguration(keyPrefix: "airlock-eval")
         if let threshold { cacheConfiguration.threshold = threshold }
         let cache = try SemanticCache(configuration: cacheConfiguration, redis: redis, embedder: embedder, logger: logger)
+        if crowded {
+            try await runCrowded(rows, cache: cache, embedder: embedder, threshold: cacheConfiguration.threshold)
+            _ = try? await cache.delete(.all)
+            return
+        }
 
         let keys = rows.enumerated().map { index, row in
             (
@@ -185,6 +197,100 @@ struct EvalCacheCommand: AsyncParsableCommand {
             print("false-hit rate:    \(format(rates.falseHitRate, 4))")
             print("threshold:         \(format(base, 3)) (+ lexical gate)")
         }
+    }
+}
+
+extension EvalCacheCommand {
+    /// The crowded evaluation: one namespace holding every distinct `a`; every `b` asked against all of them.
+    func runCrowded(
+        _ rows: [LabeledPairs.Row], cache: SemanticCache, embedder: any Embedder, threshold: Float
+    ) async throws {
+        func key(_ text: String) -> CacheKey {
+            CacheKey(CacheKeyInput(tenant: "eval-crowded", model: "eval", lastUserTurn: text))
+        }
+        // Entries by exact id (two `a` that normalize alike are one entry, as in the real cache).
+        var entries: [String] = []
+        var entryByID: [String: Int] = [:]
+        for row in rows {
+            let id = key(row.a).exactID
+            if entryByID[id] == nil {
+                entryByID[id] = entries.count
+                entries.append(row.a)
+            }
+        }
+        // Which stored entries each `b` may be served: those labeled the same question as it.
+        var sameAs: [String: Set<Int>] = [:]
+        for row in rows where row.same {
+            if let entry = entryByID[key(row.a).exactID] { sameAs[key(row.b).exactID, default: []].insert(entry) }
+        }
+        let storeKeys = entries.map(key)
+        let storeVectors = try await embedder.embed(storeKeys.map(\.text))
+        try await forEachConcurrently(storeKeys.indices) { index in
+            let answer = CachedCompletion(model: "eval", content: "\(index)", finishReason: "stop")
+            _ = await cache.store(storeKeys[index], completion: answer, vector: storeVectors[index])
+            return ()
+        }
+        let lookupKeys = rows.map { key($0.b) }
+        let lookupVectors = try await embedder.embed(lookupKeys.map(\.text))
+        var served = 0
+        var wrong = 0
+        var rightOnSame = 0
+        var bypasses = 0
+        let results = try await forEachConcurrently(lookupKeys.indices) { index -> (Int, Int?, Bool) in
+            switch await cache.lookup(lookupKeys[index], vector: lookupVectors[index]) {
+            case .hit(let hit): return (index, Int(hit.entry.completion.content), false)
+            case .miss: return (index, nil, false)
+            case .bypass: return (index, nil, true)
+            }
+        }
+        for (index, entry, bypassed) in results {
+            if bypassed { bypasses += 1 }
+            guard let entry else { continue }
+            served += 1
+            let query = lookupKeys[index]
+            let correct = storeKeys[entry].exactID == query.exactID || sameAs[query.exactID]?.contains(entry) == true
+            if correct { if rows[index].same { rightOnSame += 1 } } else { wrong += 1 }
+        }
+        if bypasses > 0 {
+            FileHandle.standardError.write(Data("warning: \(bypasses) lookups bypassed the cache (Redis errors)\n".utf8))
+        }
+        let lookups = rows.count
+        let sameRows = rows.filter(\.same).count
+        let wrongRate = lookups == 0 ? 0 : Double(wrong) / Double(lookups)
+        let precision = served == 0 ? 1 : Double(served - wrong) / Double(served)
+        let recall = sameRows == 0 ? 0 : Double(rightOnSame) / Double(sameRows)
+        if json {
+            print(
+                #"{"mode":"crowded","entries":\#(entries.count),"lookups":\#(lookups),"served":\#(served),"wrong":\#(wrong),"wrong_rate":\#(format(wrongRate, 4)),"precision":\#(format(precision, 4)),"recall_on_same":\#(format(recall, 4)),"threshold":\#(format(threshold, 3))}"#
+            )
+        } else {
+            print("entries stored:        \(entries.count) (one namespace)")
+            print("lookups:               \(lookups)")
+            print("served from cache:     \(served)")
+            print("served a wrong answer: \(wrong) (\(format(wrongRate * 100, 2))% of lookups)")
+            print("precision of hits:     \(format(precision, 4))")
+            print("recall on same pairs:  \(format(recall, 4)) (\(rightOnSame) of \(sameRows))")
+            print("threshold:             \(format(threshold, 3)) (+ lexical gate)")
+        }
+    }
+}
+
+/// Runs `body` for every element, eight at a time; returns the results in completion order.
+private func forEachConcurrently<Element: Sendable, Result: Sendable>(
+    _ elements: some Collection<Element> & Sendable, _ body: @escaping @Sendable (Element) async throws -> Result
+) async throws -> [Result] {
+    try await withThrowingTaskGroup(of: Result.self) { group in
+        var results: [Result] = []
+        var iterator = elements.makeIterator()
+        for _ in 0..<8 {
+            guard let element = iterator.next() else { break }
+            group.addTask { try await body(element) }
+        }
+        for try await result in group {
+            results.append(result)
+            if let element = iterator.next() { group.addTask { try await body(element) } }
+        }
+        return results
     }
 }
 

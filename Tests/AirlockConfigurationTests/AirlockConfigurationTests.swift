@@ -28,6 +28,24 @@ import Testing
         }
     }
 
+    @Test func semanticScriptsAndThresholdsByScript() throws {
+        let defaults = try AirlockConfiguration.load(path: nil, environment: [:])
+        #expect(defaults.cache.resolvedSemanticScripts(backend: .local) == ["latin"])
+        #expect(defaults.rendered().contains(#"semantic_scripts: "auto: latin (exact hits only: han,kana,hangul,"#))
+        let remote = try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_EMBEDDING_BACKEND": "remote"])
+        #expect(remote.cache.resolvedSemanticScripts(backend: remote.embedding.backend).contains("han"))
+        let set = try AirlockConfiguration.load(
+            path: nil,
+            environment: ["AIRLOCK_CACHE_SEMANTIC_SCRIPTS": "latin, han", "AIRLOCK_CACHE_THRESHOLDS": "han=0.95,latin=0.9"])
+        #expect(set.cache.semanticScripts == ["latin", "han"])
+        #expect(set.cache.thresholds == ["han": 0.95, "latin": 0.9])
+        for bad in [["AIRLOCK_CACHE_SEMANTIC_SCRIPTS": "latin,klingon"], ["AIRLOCK_CACHE_THRESHOLDS": "han=1.5"],
+            ["AIRLOCK_CACHE_THRESHOLDS": "han"]]
+        {
+            #expect(throws: ConfigurationError.self) { try AirlockConfiguration.load(path: nil, environment: bad) }
+        }
+    }
+
     @Test func environmentOverridesTheFile() throws {
         let path = try temporaryFile(
             """

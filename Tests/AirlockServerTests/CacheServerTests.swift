@@ -73,6 +73,23 @@ import Upstream
         }
     }
 
+    @Test func chineseGetsExactHitsOnlyWithTheEnglishModelAndTheMetricsSaySo() async throws {
+        let redis = try await RedisServerProcess.started()
+        defer { redis.destroy() }
+        try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
+            let (first, _) = try await Self.ask(airlock, "我要修改花呗使用额度")
+            #expect(first.header("x-airlock-cache") == "miss")
+            try await Self.stored(airlock, count: 1)
+            let (again, _) = try await Self.ask(airlock, "我要修改花呗使用额度")
+            #expect(again.header("x-airlock-cache") == "hit" && again.header("x-airlock-cache-layer") == "exact")
+            // Another question about the same product: the English model cannot tell them apart, so no similarity.
+            let (other, _) = try await Self.ask(airlock, "我去酒吧玩可以用花呗买单吗")
+            #expect(other.header("x-airlock-cache") == "miss")
+            let metrics = try await airlock.metricsText()
+            #expect(metrics.contains(#"airlock_cache_lookups_total{result="miss",layer="exact_only"} 2"#))
+        }
+    }
+
     @Test func streamsAreStoredAndReplayedToBothKindsOfClient() async throws {
         let redis = try await RedisServerProcess.started()
         defer { redis.destroy() }

@@ -36,6 +36,20 @@ import Testing
         #expect(id("def f():\n    return 1\n") == id("\ndef f():   \n    return   1"))
     }
 
+    @Test func theScriptOfATextIsItsLettersMajority() {
+        #expect(TextScript.of("What is the capital of France?") == .latin)
+        #expect(TextScript.of("花呗怎么还款") == .han)
+        #expect(TextScript.of("我的iPhone怎么设置") == .han, "a CJK character weighs about a word")
+        #expect(TextScript.of("Is 花呗 available in my country, and how do I apply?") == .latin)
+        #expect(TextScript.of("東京の天気はどうですか") == .kana, "kanji beside kana are Japanese")
+        #expect(TextScript.of("서울 날씨 어때요") == .hangul)
+        #expect(TextScript.of("Сколько ног у паука?") == .cyrillic)
+        #expect(TextScript.of("ما هي عاصمة فرنسا") == .arabic)
+        #expect(TextScript.of("Πόσα πόδια έχει μια αράχνη;") == .other)
+        #expect(TextScript.of("1234 + 5678 = ?") == .none)
+        #expect(TextScript.of("") == .none)
+    }
+
     @Test func equalInputsShareANamespace() {
         var reordered = Self.base
         reordered.sampling = ["top_p": "0.9", "temperature": "0.2"]

@@ -92,6 +92,38 @@ import TimeSource
         }
     }
 
+    @Test func aScriptTheModelCannotJudgeGetsExactHitsOnly() async throws {
+        try await Self.withCache { cache, _ in
+            let question = "花呗怎么还款"
+            #expect(await cache.store(Self.key(question), completion: Self.answer) == .stored(id: Self.key(question).exactID))
+            #expect(Self.layer(await cache.lookup(Self.key(question))) == "exact")
+            // A near neighbour (and even a product that differs: 借呗) is never served by similarity.
+            #expect(Self.layer(await cache.lookup(Self.key("花呗如何还款"))) == "miss")
+            #expect(Self.layer(await cache.lookup(Self.key("借呗怎么还款"))) == "miss")
+            #expect(cache.statistics.exactOnlyLookupCount == 2)
+            #expect(cache.statistics.semanticHitCount == 0)
+        }
+    }
+
+    @Test func noAnswerCrossesScripts() async throws {
+        try await Self.withCache({ $0.semanticScripts = Set(TextScript.allCases) }) { cache, _ in
+            #expect(Self.key("What is the capital of France?").namespace != Self.key("法国的首都是哪里？").namespace)
+            let english = Self.key("How many legs does a spider have?")
+            #expect(await cache.store(english, completion: Self.answer) == .stored(id: english.exactID))
+            // The same question in Russian: another script, another namespace, no hit however close the vectors.
+            #expect(Self.layer(await cache.lookup(Self.key("Сколько ног у паука?"))) == "miss")
+        }
+    }
+
+    @Test func aScriptsOwnThresholdApplies() async throws {
+        try await Self.withCache({ $0.thresholds = [.latin: 0.999] }) { cache, _ in
+            let key = Self.key("What is the capital of France?")
+            #expect(await cache.store(key, completion: Self.answer) == .stored(id: key.exactID))
+            #expect(Self.layer(await cache.lookup(Self.key("What's the capital of France?"))) == "miss")
+            #expect(Self.layer(await cache.lookup(key)) == "exact")
+        }
+    }
+
     @Test func noHitAcrossTenantModelSystemPromptOrTemperature() async throws {
         try await Self.withCache { cache, _ in
             let text = "How many legs does a spider have?"

@@ -84,9 +84,13 @@ final class AirlockMetrics: Sendable {
             buckets: Self.latencyBuckets)
         for target in targets { circuit[target]?.set(to: 0) }
         let lookupsName = Self.descriptor(
-            "airlock_cache_lookups_total", "Cache lookups by result (hit, miss, bypass) and layer (exact, semantic).")
+            "airlock_cache_lookups_total",
+            "Cache lookups by result (hit, miss, bypass) and layer (exact, semantic; exact_only: a miss in a script "
+                + "the embedding model cannot judge, which only exact hits serve).")
         var lookups: [String: Prometheus.Counter] = [:]
-        for (result, layer) in [("hit", "exact"), ("hit", "semantic"), ("miss", "none"), ("bypass", "none")] {
+        for (result, layer) in [
+            ("hit", "exact"), ("hit", "semantic"), ("miss", "none"), ("miss", "exact_only"), ("bypass", "none"),
+        ] {
             lookups["\(result)|\(layer)"] = registry.makeCounter(
                 descriptor: lookupsName, labels: [("result", result), ("layer", layer)])
         }

@@ -93,7 +93,8 @@ struct ChatCompletionsRoute: Sendable {
                     return Response(status: .ok, headers: allHeaders, body: body)
                 case .miss(let missVector):
                     vector = missVector
-                    metrics.recordCacheLookup(result: "miss", layer: "none")
+                    let judged = cache.cache.configuration.semanticScripts.contains(key.script)
+                    metrics.recordCacheLookup(result: "miss", layer: judged ? "none" : "exact_only")
                 case .bypass:
                     state = "bypass"
                     metrics.recordCacheLookup(result: "bypass", layer: "none")

@@ -97,9 +97,15 @@ public enum AirlockApplication {
         var cache: SemanticCache?
         if configuration.cache.enabled, let redis {
             let embedder = try embedder(for: "set cache.enabled: false")
+            let scripts = configuration.cache.resolvedSemanticScripts(backend: configuration.embedding.backend)
             let cacheConfiguration = SemanticCacheConfiguration(
                 threshold: Float(configuration.cache.threshold), defaultTTL: .seconds(configuration.cache.ttlSeconds),
-                maximumTTL: .seconds(max(configuration.cache.ttlSeconds, 2_592_000)))
+                maximumTTL: .seconds(max(configuration.cache.ttlSeconds, 2_592_000)),
+                semanticScripts: Set(scripts.compactMap(TextScript.init(rawValue:))),
+                thresholds: Dictionary(
+                    uniqueKeysWithValues: configuration.cache.thresholds.compactMap { name, value in
+                        TextScript(rawValue: name).map { ($0, Float(value)) }
+                    }))
             do {
                 cache = try SemanticCache(
                     configuration: cacheConfiguration, redis: redis, embedder: embedder, time: overrides.time,

@@ -53,6 +53,9 @@ public struct CacheKey: Sendable, Hashable {
     /// there, so two such prompts that differ only in them never share an answer.
     public let exactID: String
     public let rulesVersion: String
+    /// The script of the last user turn: part of the namespace (no answer crosses scripts), and what decides whether
+    /// the semantic layer may judge the text (`SemanticCacheConfiguration.semanticScripts`).
+    public let script: TextScript
 
     public init(_ input: CacheKeyInput) {
         tenantHash = Self.tenantHash(input.tenant)
@@ -69,6 +72,9 @@ public struct CacheKey: Sendable, Hashable {
             hasher.updateField(value)
         }
         hasher.updateField(input.rulesVersion)
+        let script = TextScript.of(input.lastUserTurn)
+        hasher.updateField("script:" + script.rawValue)
+        self.script = script
         namespace = tenantHash + "-" + Array(hasher.finalize().prefix(16)).hexString
         text = Self.normalize(input.lastUserTurn)
         let exact = Self.layout(input.lastUserTurn).map { "layout\u{1F}" + $0 } ?? text.lowercased()
