@@ -113,6 +113,12 @@ struct EvalCacheCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
     var model: String?
 
+    @Flag(name: .customLong("show-wrong"), help: "With --crowded: print each wrong hit (the question, the entry).")
+    var showWrong = false
+
+    @Option(name: .long, help: "Nearest neighbours checked against the gate per lookup (default: the cache's).")
+    var candidates: Int?
+
     @Flag(
         name: .long,
         help: """
@@ -136,6 +142,7 @@ struct EvalCacheCommand: AsyncParsableCommand {
         defer { embedder.shutdown() }
         var cacheConfiguration = SemanticCacheConfiguration(keyPrefix: "airlock-eval")
         if let threshold { cacheConfiguration.threshold = threshold }
+        if let candidates { cacheConfiguration.candidatesPerLookup = max(1, candidates) }
         let cache = try SemanticCache(configuration: cacheConfiguration, redis: redis, embedder: embedder, logger: logger)
         if crowded {
             try await runCrowded(rows, cache: cache, embedder: embedder, threshold: cacheConfiguration.threshold)
@@ -249,7 +256,12 @@ extension EvalCacheCommand {
             served += 1
             let query = lookupKeys[index]
             let correct = storeKeys[entry].exactID == query.exactID || sameAs[query.exactID]?.contains(entry) == true
-            if correct { if rows[index].same { rightOnSame += 1 } } else { wrong += 1 }
+            if correct {
+                if rows[index].same { rightOnSame += 1 }
+            } else {
+                wrong += 1
+                if showWrong { print("WRONG\t\(rows[index].b)\t\(entries[entry])") }
+            }
         }
         if bypasses > 0 {
             FileHandle.standardError.write(Data("warning: \(bypasses) lookups bypassed the cache (Redis errors)\n".utf8))
