@@ -21,6 +21,7 @@ deps:
 
 models:
 	@bash scripts/fetch-model.sh
+	@bash scripts/fetch-e5.sh
 
 build: deps
 	$(SWIFT) build -c release --product airlock

