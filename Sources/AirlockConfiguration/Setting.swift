@@ -226,6 +226,21 @@ struct Setting: Sendable {
                     + (exactOnly.isEmpty ? "" : " (exact hits only: " + exactOnly.joined(separator: ",") + ")")
             }),
         Setting(
+            "cache.multilingual_model_dir", env: ["AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR"],
+            default: "models/multilingual-e5-small",
+            expected: "the directory holding e5-small-q4.bin (make models fetches it), or off",
+            apply: { raw, config in
+                let value = (raw ?? "").trimmingCharacters(in: .whitespaces)
+                config.cache.multilingualModelDirectory = ["off", "none", "false", ""].contains(value.lowercased()) ? "" : value
+                return true
+            },
+            render: { config in
+                guard config.embedding.backend == .local else { return "(not used: the remote backend is multilingual)" }
+                let directory = config.cache.multilingualModelDirectory
+                return directory.isEmpty
+                    ? "off" : directory + " (" + AirlockConfiguration.Cache.multilingualScripts.joined(separator: ",") + ")"
+            }),
+        Setting(
             "cache.thresholds", env: ["AIRLOCK_CACHE_THRESHOLDS"], default: "",
             expected: "comma-separated script=threshold pairs, such as han=0.95 (each above 0 and at most 1)",
             apply: { raw, config in

@@ -20,6 +20,9 @@ public final class SemanticCache: Service, Sendable {
     public let statistics = SemanticCacheStatistics()
     private let redis: RedisClient
     private let embedder: any Embedder
+    private let embeddingModel: String
+    /// Embedders for particular scripts (a multilingual model for Chinese, say); other scripts use `embedder`.
+    private let routes: [TextScript: Route]
     private let index: VectorIndex
     private let logger: Logger
     /// Names this process's own stream events, which it has applied already.
@@ -27,16 +30,68 @@ public final class SemanticCache: Service, Sendable {
     /// Expiry times and recency of hits.
     private let time: any TimeSource
 
+    /// An embedder that judges the texts of some scripts, and the name of its model.
+    public struct Route: Sendable {
+        public var embedder: any Embedder
+        public var model: String
+
+        public init(embedder: any Embedder, model: String) {
+            self.embedder = embedder
+            self.model = model
+        }
+    }
+
+    /// - Parameters:
+    ///   - embedder: embeds the texts of every script without a route; `embeddingModel` names its model.
+    ///   - routes: other embedders by script, each the only one ever used for that script's namespaces (the
+    ///     script is part of the namespace, so vectors of two models are never compared). Every embedder must
+    ///     give vectors of the same length.
     public init(
         configuration: SemanticCacheConfiguration = .init(), redis: RedisClient, embedder: any Embedder,
+        embeddingModel: String = "", routes: [TextScript: Route] = [:],
         time: any TimeSource = SystemTime(), logger: Logger = Logger(label: "airlock.cache")
     ) throws(SemanticCacheError) {
         self.configuration = try configuration.validated()
+        for (script, route) in routes where route.embedder.dimensions != embedder.dimensions {
+            throw SemanticCacheError(
+                .invalidConfiguration,
+                "the \(script.rawValue) embedder (\(route.model)) gives \(route.embedder.dimensions) dimensions, "
+                    + "the main one (\(embeddingModel)) \(embedder.dimensions)")
+        }
         self.time = time
         self.redis = redis
         self.embedder = embedder
+        self.embeddingModel = embeddingModel
+        self.routes = routes
         self.index = VectorIndex(dimensions: embedder.dimensions)
         self.logger = logger
+    }
+
+    /// The model that judges texts of `script`: callers put it in `CacheKeyInput.embeddingModel`, so a change of
+    /// model starts new namespaces instead of comparing vectors of two models.
+    public func embeddingModel(for script: TextScript) -> String {
+        routes[script]?.model ?? embeddingModel
+    }
+
+    /// The embedder for a key's text.
+    private func embedder(for script: TextScript) -> any Embedder {
+        routes[script]?.embedder ?? embedder
+    }
+
+    /// The vectors of many keys' texts, each from the embedder of its script, in batches: what `lookup` and `store`
+    /// would compute one by one (for evaluations and bulk loads).
+    public func embed(_ keys: [CacheKey]) async throws -> [[Float]] {
+        var vectors = [[Float]](repeating: [], count: keys.count)
+        var byModel: [String: (embedder: any Embedder, indices: [Int])] = [:]
+        for (index, key) in keys.enumerated() {
+            let model = embeddingModel(for: key.script)
+            byModel[model, default: (embedder(for: key.script), [])].indices.append(index)
+        }
+        for (_, group) in byModel {
+            let made = try await group.embedder.embed(group.indices.map { keys[$0].text })
+            for (index, vector) in zip(group.indices, made) { vectors[index] = vector }
+        }
+        return vectors
     }
 
     /// Entries in the in-process index, all namespaces.
@@ -89,7 +144,7 @@ public final class SemanticCache: Service, Sendable {
             query = vector
         } else {
             do {
-                query = try await embedder.embed(key.text)
+                query = try await embedder(for: key.script).embed(key.text)
             } catch {
                 logger.warning("cache embedding failed", metadata: ["error": "\(error)"])
                 return .bypass(.embeddingFailed)
@@ -189,7 +244,7 @@ public final class SemanticCache: Service, Sendable {
             vector = given
         } else {
             do {
-                vector = try await embedder.embed(key.text)
+                vector = try await embedder(for: key.script).embed(key.text)
             } catch {
                 statistics.storeFailures.add(1, ordering: .relaxed)
                 return .failed("embedding: \(error)")

@@ -1,3 +1,4 @@
+import AirlockConfiguration
 import ArgumentParser
 import Embeddings
 import Foundation
@@ -113,6 +114,14 @@ struct EvalCacheCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
     var model: String?
 
+    @Option(
+        name: .customLong("multilingual-model"),
+        help: "The model for texts in other scripts than Latin, or off (default: models/multilingual-e5-small).")
+    var multilingualModel = "models/multilingual-e5-small"
+
+    @Option(name: .long, help: "Base thresholds by script, such as han=0.93,latin=0.9 (default: the cache's).")
+    var thresholds: String?
+
     @Flag(name: .customLong("show-wrong"), help: "With --crowded: print each wrong hit (the question, the entry).")
     var showWrong = false
 
@@ -143,7 +152,31 @@ struct EvalCacheCommand: AsyncParsableCommand {
         var cacheConfiguration = SemanticCacheConfiguration(keyPrefix: "airlock-eval")
         if let threshold { cacheConfiguration.threshold = threshold }
         if let candidates { cacheConfiguration.candidatesPerLookup = max(1, candidates) }
-        let cache = try SemanticCache(configuration: cacheConfiguration, redis: redis, embedder: embedder, logger: logger)
+        for pair in (thresholds ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let script = TextScript(rawValue: parts[0]), let value = Float(parts[1]) else {
+                throw ValidationError("--thresholds: expected script=value pairs such as han=0.93, got \(pair)")
+            }
+            cacheConfiguration.thresholds[script] = value
+        }
+        // As `airlock serve` builds it: Latin with the main model, every other script with the multilingual one.
+        var routes: [TextScript: SemanticCache.Route] = [:]
+        let multilingualEngine: LocalEmbedder?
+        if multilingualModel.lowercased() != "off" {
+            let engine = try loadLocalEmbedder(multilingualModel)
+            multilingualEngine = engine
+            for name in AirlockConfiguration.Cache.multilingualScripts {
+                if let script = TextScript(rawValue: name) {
+                    routes[script] = .init(embedder: engine, model: (multilingualModel as NSString).lastPathComponent)
+                }
+            }
+            cacheConfiguration.semanticScripts.formUnion(routes.keys)
+        } else {
+            multilingualEngine = nil
+        }
+        defer { multilingualEngine?.shutdown() }
+        let cache = try SemanticCache(
+            configuration: cacheConfiguration, redis: redis, embedder: embedder, routes: routes, logger: logger)
         if crowded {
             try await runCrowded(rows, cache: cache, embedder: embedder, threshold: cacheConfiguration.threshold)
             _ = try? await cache.delete(.all)
@@ -158,7 +191,7 @@ struct EvalCacheCommand: AsyncParsableCommand {
         }
         // One batched pass through the same embedder the lookup would call: the vectors are identical, and the
         // run takes seconds instead of minutes.
-        let vectors = try await embedder.embed(keys.flatMap { [$0.0.text, $0.1.text] })
+        let vectors = try await cache.embed(keys.flatMap { [$0.0, $0.1] })
         var rates = Rates()
         var bypasses = 0
         try await withThrowingTaskGroup(of: (Bool, Bool, Bool).self) { group in
@@ -231,14 +264,14 @@ extension EvalCacheCommand {
             if let entry = entryByID[key(row.a).exactID] { sameAs[key(row.b).exactID, default: []].insert(entry) }
         }
         let storeKeys = entries.map(key)
-        let storeVectors = try await embedder.embed(storeKeys.map(\.text))
+        let storeVectors = try await cache.embed(storeKeys)
         try await forEachConcurrently(storeKeys.indices) { index in
             let answer = CachedCompletion(model: "eval", content: "\(index)", finishReason: "stop")
             _ = await cache.store(storeKeys[index], completion: answer, vector: storeVectors[index])
             return ()
         }
         let lookupKeys = rows.map { key($0.b) }
-        let lookupVectors = try await embedder.embed(lookupKeys.map(\.text))
+        let lookupVectors = try await cache.embed(lookupKeys)
         var served = 0
         var wrong = 0
         var rightOnSame = 0

@@ -70,10 +70,11 @@ struct ChatCache: Sendable {
                 fields["header:" + name, default: ""] += field.value + "\u{1F}"
             }
         }
-        return CacheKey(
-            CacheKeyInput(
-                tenant: tenant, model: model ?? chat.model, context: context, lastUserTurn: last.text, sampling: fields,
-                rulesVersion: rulesVersion))
+        var input = CacheKeyInput(
+            tenant: tenant, model: model ?? chat.model, context: context, lastUserTurn: last.text, sampling: fields,
+            rulesVersion: rulesVersion)
+        input.embeddingModel = cache.embeddingModel(for: TextScript.of(last.text))
+        return CacheKey(input)
     }
 
     /// `message` with the text of its text parts emptied (kept in place): what of the last turn is keyed, not embedded.

@@ -1,3 +1,4 @@
+import Foundation
 public import AirlockConfiguration
 public import Embeddings
 import Inspection
@@ -97,6 +98,29 @@ public enum AirlockApplication {
         var cache: SemanticCache?
         if configuration.cache.enabled, let redis {
             let embedder = try embedder(for: "set cache.enabled: false")
+            // Texts in scripts all-MiniLM-L6-v2 cannot judge go to the multilingual model (their namespaces are
+            // theirs alone: the script is part of the namespace).
+            var routes: [TextScript: SemanticCache.Route] = [:]
+            let multilingual = configuration.cache.multilingualModelDirectory
+            if overrides.embedder == nil, configuration.embedding.backend == .local, !multilingual.isEmpty {
+                do {
+                    let engine = try LocalEmbedder(modelDirectory: multilingual, logger: logger)
+                    engineServices.append(engine)
+                    let route = SemanticCache.Route(
+                        embedder: embeddingTimer.timing(engine), model: (multilingual as NSString).lastPathComponent)
+                    for name in AirlockConfiguration.Cache.multilingualScripts {
+                        if let script = TextScript(rawValue: name) { routes[script] = route }
+                    }
+                } catch {
+                    throw AirlockStartupError(
+                        "cache.multilingual_model_dir \(multilingual): \(error). Run `make models`, or set "
+                            + "cache.multilingual_model_dir: off (texts in other scripts than Latin then get exact hits only).")
+                }
+            }
+            let primaryModel =
+                configuration.embedding.backend == .local
+                ? (configuration.embedding.modelDirectory as NSString).lastPathComponent
+                : "remote:" + configuration.embedding.remoteModel
             let scripts = configuration.cache.resolvedSemanticScripts(backend: configuration.embedding.backend)
             let cacheConfiguration = SemanticCacheConfiguration(
                 threshold: Float(configuration.cache.threshold), defaultTTL: .seconds(configuration.cache.ttlSeconds),
@@ -108,7 +132,8 @@ public enum AirlockApplication {
                     }))
             do {
                 cache = try SemanticCache(
-                    configuration: cacheConfiguration, redis: redis, embedder: embedder, time: overrides.time,
+                    configuration: cacheConfiguration, redis: redis, embedder: embedder,
+                    embeddingModel: overrides.embedder == nil ? primaryModel : "", routes: routes, time: overrides.time,
                     logger: logger)
             } catch {
                 throw AirlockStartupError("cache: \(error)")

@@ -25,6 +25,9 @@ public struct CacheKeyInput: Sendable, Hashable {
     public var sampling: [String: String]
     /// The inspection rules version: a rules change empties every namespace's view.
     public var rulesVersion: String
+    /// The embedding model that judges `lastUserTurn` (`SemanticCache.embeddingModel(for:)`), when it is named:
+    /// a new model starts new namespaces.
+    public var embeddingModel = ""
 
     public init(
         tenant: String, model: String, context: [String] = [], lastUserTurn: String, sampling: [String: String] = [:],
@@ -72,6 +75,7 @@ public struct CacheKey: Sendable, Hashable {
             hasher.updateField(value)
         }
         hasher.updateField(input.rulesVersion)
+        if !input.embeddingModel.isEmpty { hasher.updateField("embedding:" + input.embeddingModel) }
         let script = TextScript.of(input.lastUserTurn)
         hasher.updateField("script:" + script.rawValue)
         self.script = script
