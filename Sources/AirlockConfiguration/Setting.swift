@@ -226,9 +226,8 @@ struct Setting: Sendable {
                     + (exactOnly.isEmpty ? "" : " (exact hits only: " + exactOnly.joined(separator: ",") + ")")
             }),
         Setting(
-            "cache.multilingual_model_dir", env: ["AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR"],
-            default: "models/multilingual-e5-small",
-            expected: "the directory holding e5-small-q4.bin (make models fetches it), or off",
+            "cache.multilingual_model_dir", env: ["AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR"], default: "off",
+            expected: "the directory holding e5-small-q4.bin (make models fetches it into models/multilingual-e5-small), or off",
             apply: { raw, config in
                 let value = (raw ?? "").trimmingCharacters(in: .whitespaces)
                 config.cache.multilingualModelDirectory = ["off", "none", "false", ""].contains(value.lowercased()) ? "" : value
@@ -258,7 +257,8 @@ struct Setting: Sendable {
                 return true
             },
             render: { config in
-                config.cache.thresholds.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                config.cache.resolvedThresholds(backend: config.embedding.backend).sorted { $0.key < $1.key }
+                    .map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             }),
         Setting(
             "cache.trust_tenant_header", env: ["AIRLOCK_TRUST_TENANT_HEADER"], default: "false",

@@ -116,8 +116,8 @@ struct EvalCacheCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("multilingual-model"),
-        help: "The model for texts in other scripts than Latin, or off (default: models/multilingual-e5-small).")
-    var multilingualModel = "models/multilingual-e5-small"
+        help: "The model for texts in other scripts than Latin (models/multilingual-e5-small), or off (the default, as in serve).")
+    var multilingualModel = "off"
 
     @Option(name: .long, help: "Base thresholds by script, such as han=0.93,latin=0.9 (default: the cache's).")
     var thresholds: String?
@@ -152,6 +152,13 @@ struct EvalCacheCommand: AsyncParsableCommand {
         var cacheConfiguration = SemanticCacheConfiguration(keyPrefix: "airlock-eval")
         if let threshold { cacheConfiguration.threshold = threshold }
         if let candidates { cacheConfiguration.candidatesPerLookup = max(1, candidates) }
+        if multilingualModel.lowercased() != "off" {
+            for name in AirlockConfiguration.Cache.multilingualScripts {
+                if let script = TextScript(rawValue: name) {
+                    cacheConfiguration.thresholds[script] = Float(AirlockConfiguration.Cache.multilingualThreshold)
+                }
+            }
+        }
         for pair in (thresholds ?? "").split(separator: ",") {
             let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, let script = TextScript(rawValue: parts[0]), let value = Float(parts[1]) else {

@@ -30,16 +30,16 @@ import Testing
 
     @Test func semanticScriptsAndThresholdsByScript() throws {
         let defaults = try AirlockConfiguration.load(path: nil, environment: [:])
-        #expect(defaults.cache.multilingualModelDirectory == "models/multilingual-e5-small")
+        #expect(defaults.cache.multilingualModelDirectory == "")
+        #expect(defaults.cache.resolvedSemanticScripts(backend: .local) == ["latin"])
+        #expect(defaults.rendered().contains(#"semantic_scripts: "auto: latin (exact hits only: han,kana,hangul,"#))
+        let multilingual = try AirlockConfiguration.load(
+            path: nil, environment: ["AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR": "models/multilingual-e5-small"])
         #expect(
-            defaults.cache.resolvedSemanticScripts(backend: .local)
+            multilingual.cache.resolvedSemanticScripts(backend: .local)
                 == ["latin", "han", "kana", "hangul", "cyrillic", "arabic", "other"])
-        #expect(defaults.rendered().contains(#"semantic_scripts: "auto: latin,han,kana,hangul,cyrillic,arabic,other (exact hits only: none)""#))
-        let englishOnly = try AirlockConfiguration.load(
-            path: nil, environment: ["AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR": "off"])
-        #expect(englishOnly.cache.resolvedSemanticScripts(backend: .local) == ["latin"])
-        #expect(englishOnly.rendered().contains(#"semantic_scripts: "auto: latin (exact hits only: han,kana,hangul,"#))
-        #expect(englishOnly.rendered().contains(#"multilingual_model_dir: "off""#) || englishOnly.rendered().contains("multilingual_model_dir: off"))
+        #expect(multilingual.cache.resolvedThresholds(backend: .local)["han"] == 0.97)
+        #expect(multilingual.rendered().contains("auto: latin,han,kana,hangul,cyrillic,arabic,other (exact hits only: none)"))
         let remote = try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_EMBEDDING_BACKEND": "remote"])
         #expect(remote.cache.resolvedSemanticScripts(backend: remote.embedding.backend).contains("han"))
         let set = try AirlockConfiguration.load(

@@ -122,6 +122,32 @@ import Testing
         #expect(verdict("How does a VPN work?", "Why does a VPN work?") == .reject(.questionWords))
     }
 
+    @Test func chineseNumbersNegationsQuestionWordsAndProducts() {
+        // 一百 and 100 are one number; 两 and 3 are not.
+        #expect(LexicalProfile("转账一百元要手续费吗").numbers == LexicalProfile("转账100元要手续费吗").numbers)
+        #expect(verdict("借两万要多少利息", "借3万要多少利息") == .reject(.numbers))
+        #expect(LexicalProfile("一共三十五期").numbers == ["35"])
+        #expect(LexicalProfile("两亿三千万").numbers == ["230000000"])
+        #expect(LexicalProfile("我想一下").numbers.isEmpty)
+        // 不能 is not 能; 能不能 asks, it does not negate; 非常 is "very".
+        #expect(verdict("花呗能还信用卡吗", "花呗不能还信用卡吗") == .reject(.negation))
+        #expect(verdict("为什么我的花呗没有额度", "为什么我的花呗有额度") == .reject(.negation))
+        #expect(LexicalProfile("花呗能不能还信用卡").negated == false)
+        #expect(LexicalProfile("非常好用").negated == false)
+        // How is not why; 怎么 before a negation asks why.
+        #expect(verdict("花呗怎么还款", "花呗为什么还款") == .reject(.questionWords))
+        #expect(verdict("花呗怎么不能用", "花呗为什么不能用") != .reject(.questionWords))
+        #expect(verdict("什么时候还款", "还款要多久") == .reject(.questionWords))
+        // Two products of one kind.
+        #expect(verdict("我要修改花呗使用额度", "我要修改借呗使用额度") == .reject(.entities))
+        #expect(verdict("信用卡怎么还款", "储蓄卡怎么还款") == .reject(.entities))
+        // Rewordings by function characters pass.
+        guard case .pass = verdict("我的花呗有多少额度", "我花呗有多少额度") else {
+            Issue.record("rejected a rewording")
+            return
+        }
+    }
+
     @Test func rewordingsPassWithAPenaltyPerDifferingWord() {
         #expect(verdict("What is an ethical dilemma?", "What are ethical dilemmas?")
             == .pass(differingWords: 0, requiredSimilarity: 0.9))

@@ -105,6 +105,46 @@ import TimeSource
         }
     }
 
+    /// multilingual-e5-small, loaded once; a missing model fails the test that needs it (run `make models`).
+    static let multilingual = Result {
+        try LocalEmbedder(
+            encoder: BertEncoder.loadE5(path: Repository.path("models/multilingual-e5-small/e5-small-q4.bin")),
+            configuration: .init(workers: 1), logger: quiet)
+    }
+
+    @Test func chineseGoesToTheMultilingualModelAndItsGate() async throws {
+        let e5 = try Self.multilingual.get()
+        let main = try Self.embedder.get()
+        try await RedisServerProcess.with { server in
+            let redis = try Self.makeRedis(server)
+            defer { redis.shutdown() }
+            var configuration = SemanticCacheConfiguration()
+            configuration.semanticScripts = [.latin, .han]
+            configuration.thresholds = [.han: 0.97]
+            let cache = try SemanticCache(
+                configuration: configuration, redis: redis, embedder: main, embeddingModel: "all-MiniLM-L6-v2",
+                routes: [.han: .init(embedder: e5, model: "multilingual-e5-small")], logger: Self.quiet)
+            #expect(cache.embeddingModel(for: .han) == "multilingual-e5-small")
+            #expect(cache.embeddingModel(for: .latin) == "all-MiniLM-L6-v2")
+            let stored = Self.key("我的花呗有多少额度")
+            #expect(await cache.store(stored, completion: Self.answer) == .stored(id: stored.exactID))
+            // The same question without 的: served by meaning, from the multilingual model's vectors.
+            guard case .hit(let hit) = await cache.lookup(Self.key("我花呗有多少额度")) else {
+                Issue.record("the reworded Chinese question was not served")
+                return
+            }
+            #expect(hit.layer == .semantic)
+            // Another product (借呗), a negation, another number, another question word: never served.
+            for other in ["我的借呗有多少额度", "我的花呗没有额度", "我的花呗有一百元额度", "我的花呗为什么有额度"] {
+                #expect(Self.layer(await cache.lookup(Self.key(other))) == "miss", "served for \(other)")
+            }
+            // Bulk embedding routes the same way as a lookup.
+            let vectors = try await cache.embed([Self.key("我花呗有多少额度"), Self.key("How are you?")])
+            #expect(vectors[0] == (try await e5.embed("我花呗有多少额度")))
+            #expect(vectors[1] == (try await main.embed("How are you?")))
+        }
+    }
+
     @Test func noAnswerCrossesScripts() async throws {
         try await Self.withCache({ $0.semanticScripts = Set(TextScript.allCases) }) { cache, _ in
             #expect(Self.key("What is the capital of France?").namespace != Self.key("法国的首都是哪里？").namespace)

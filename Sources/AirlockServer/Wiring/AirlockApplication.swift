@@ -127,7 +127,8 @@ public enum AirlockApplication {
                 maximumTTL: .seconds(max(configuration.cache.ttlSeconds, 2_592_000)),
                 semanticScripts: Set(scripts.compactMap(TextScript.init(rawValue:))),
                 thresholds: Dictionary(
-                    uniqueKeysWithValues: configuration.cache.thresholds.compactMap { name, value in
+                    uniqueKeysWithValues: configuration.cache.resolvedThresholds(backend: configuration.embedding.backend)
+                        .compactMap { name, value in
                         TextScript(rawValue: name).map { ($0, Float(value)) }
                     }))
             do {

@@ -61,6 +61,7 @@ public struct LexicalGate: Sendable, Equatable {
             a.contentCounts[$0] == nil || b.contentCounts[$0] == nil
         }
         if !unmatchedEntities.isEmpty { return .reject(.entities) }
+        if Self.differentModifiersOfOneHead(a.contentCounts, b.contentCounts) { return .reject(.entities) }
         if !Self.sharedWordsInSameOrder(a.ordered, b.ordered) { return .reject(.wordOrder) }
         var differing = 0
         for (word, count) in a.contentCounts { differing += abs(count - (b.contentCounts[word] ?? 0)) }
@@ -69,6 +70,25 @@ public struct LexicalGate: Sendable, Equatable {
             differing == 0 || differingWordPenalties.isEmpty
             ? 0 : differingWordPenalties[min(differing, differingWordPenalties.count) - 1]
         return .pass(differingWords: differing, requiredSimilarity: min(threshold + penalty, 1))
+    }
+
+    /// Whether one text has a CJK bigram XY the other lacks while the other has ZY the first lacks: two
+    /// different things of one kind (花呗 and 借呗, 信用卡 and 储蓄卡), which embeddings barely tell apart.
+    static func differentModifiersOfOneHead(_ a: [String: Int], _ b: [String: Int]) -> Bool {
+        var headsOnlyInA: [Character: Set<Character>] = [:]
+        for word in a.keys where b[word] == nil {
+            let characters = Array(word)
+            guard characters.count == 2, let scalar = characters[1].unicodeScalars.first, ChineseProfile.isCJK(scalar)
+            else { continue }
+            headsOnlyInA[characters[1], default: []].insert(characters[0])
+        }
+        if headsOnlyInA.isEmpty { return false }
+        for word in b.keys where a[word] == nil {
+            let characters = Array(word)
+            guard characters.count == 2, let modifiers = headsOnlyInA[characters[1]] else { continue }
+            if !modifiers.contains(characters[0]) { return true }
+        }
+        return false
     }
 
     /// Whether the words both texts use appear in the same relative order (one sequence's shared words are a
@@ -126,6 +146,22 @@ extension LexicalProfile {
                 ordered.append(lower)
             }
         }
+        // Runs of Chinese, Japanese or Korean characters: read by character (see ChineseProfile).
+        var reading = ChineseProfile.Reading()
+        var run: [Character] = []
+        for character in text + " " {
+            if let scalar = character.unicodeScalars.first, ChineseProfile.isCJK(scalar) {
+                run.append(character)
+            } else if !run.isEmpty {
+                ChineseProfile.read(run, into: &reading)
+                run = []
+            }
+        }
+        numbers += reading.numbers
+        negated = negated || reading.negated
+        questionWords.formUnion(reading.questionClasses.map { "cjk:" + $0 })
+        for (bigram, count) in reading.bigrams { contentCounts[bigram, default: 0] += count }
+        ordered += reading.ordered
         self.init(
             numbers: numbers.sorted(), negated: negated, questionWords: questionWords, entities: entities,
             contentCounts: contentCounts, ordered: ordered)
@@ -137,7 +173,9 @@ extension LexicalProfile {
         var current = ""
         var pendingApostrophe = false
         for character in text {
-            if character.isLetter || character.isNumber || character == "_" {
+            if (character.isLetter || character.isNumber || character == "_")
+                && !(character.unicodeScalars.first.map(ChineseProfile.isCJK) ?? false)
+            {
                 if pendingApostrophe {
                     current.append("'")
                     pendingApostrophe = false
