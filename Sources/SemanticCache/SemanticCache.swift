@@ -67,10 +67,15 @@ public final class SemanticCache: Service, Sendable {
         self.logger = logger
     }
 
-    /// The model that judges texts of `script`: callers put it in `CacheKeyInput.embeddingModel`, so a change of
-    /// model starts new namespaces instead of comparing vectors of two models.
+    /// The model that judges texts of `script`.
     public func embeddingModel(for script: TextScript) -> String {
         routes[script]?.model ?? embeddingModel
+    }
+
+    /// The key of `input` in this cache: the model that judges its text is part of the namespace, so a change of
+    /// model starts new namespaces instead of comparing vectors of two models.
+    public func key(_ input: CacheKeyInput) -> CacheKey {
+        CacheKey(input, embeddingModel: embeddingModel(for:))
     }
 
     /// The embedder for a key's text.

@@ -1,4 +1,5 @@
 import AirlockConfiguration
+import AirlockServer
 import ArgumentParser
 import Embeddings
 import Foundation
@@ -116,10 +117,10 @@ struct EvalCacheCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("multilingual-model"),
-        help: "The model for texts in other scripts than Latin (models/multilingual-e5-small), or off (the default, as in serve).")
-    var multilingualModel = "off"
+        help: "The model for texts in other scripts than Latin (models/multilingual-e5-small), or off (default: as serve, cache.multilingual_model_dir).")
+    var multilingualModel: String?
 
-    @Option(name: .long, help: "Base thresholds by script, such as han=0.93,latin=0.9 (default: the cache's).")
+    @Option(name: .long, help: "Base thresholds by script, such as han=0.93,latin=0.9 (default: as serve, cache.thresholds).")
     var thresholds: String?
 
     @Flag(name: .customLong("show-wrong"), help: "With --crowded: print each wrong hit (the question, the entry).")
@@ -149,41 +150,26 @@ struct EvalCacheCommand: AsyncParsableCommand {
         defer { redis.shutdown() }
         let embedder = try loadLocalEmbedder(model)
         defer { embedder.shutdown() }
-        var cacheConfiguration = SemanticCacheConfiguration(keyPrefix: "airlock-eval")
-        if let threshold { cacheConfiguration.threshold = threshold }
+        // The cache as `airlock serve` would build it from this environment, the flags on top.
+        var environment = ProcessInfo.processInfo.environment
+        if let threshold { environment["AIRLOCK_CACHE_THRESHOLD"] = String(threshold) }
+        if let thresholds { environment["AIRLOCK_CACHE_THRESHOLDS"] = thresholds }
+        if let multilingualModel { environment["AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR"] = multilingualModel }
+        let settings = try AirlockConfiguration.load(path: nil, environment: environment)
+        var cacheConfiguration = settings.semanticCacheConfiguration
+        cacheConfiguration.keyPrefix = "airlock-eval"
         if let candidates { cacheConfiguration.candidatesPerLookup = max(1, candidates) }
-        if multilingualModel.lowercased() != "off" {
-            for name in AirlockConfiguration.Cache.multilingualScripts {
-                if let script = TextScript(rawValue: name) {
-                    cacheConfiguration.thresholds[script] = Float(AirlockConfiguration.Cache.multilingualThreshold)
-                }
-            }
-        }
-        for pair in (thresholds ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let script = TextScript(rawValue: parts[0]), let value = Float(parts[1]) else {
-                throw ValidationError("--thresholds: expected script=value pairs such as han=0.93, got \(pair)")
-            }
-            cacheConfiguration.thresholds[script] = value
-        }
-        // As `airlock serve` builds it: Latin with the main model, every other script with the multilingual one.
         var routes: [TextScript: SemanticCache.Route] = [:]
-        let multilingualEngine: LocalEmbedder?
-        if multilingualModel.lowercased() != "off" {
-            let engine = try loadLocalEmbedder(multilingualModel)
+        var multilingualEngine: LocalEmbedder?
+        if settings.usesMultilingualCacheModel {
+            let engine = try loadLocalEmbedder(settings.cache.multilingualModelDirectory)
             multilingualEngine = engine
-            for name in AirlockConfiguration.Cache.multilingualScripts {
-                if let script = TextScript(rawValue: name) {
-                    routes[script] = .init(embedder: engine, model: (multilingualModel as NSString).lastPathComponent)
-                }
-            }
-            cacheConfiguration.semanticScripts.formUnion(routes.keys)
-        } else {
-            multilingualEngine = nil
+            routes = settings.multilingualCacheRoutes(engine)
         }
         defer { multilingualEngine?.shutdown() }
         let cache = try SemanticCache(
-            configuration: cacheConfiguration, redis: redis, embedder: embedder, routes: routes, logger: logger)
+            configuration: cacheConfiguration, redis: redis, embedder: embedder,
+            embeddingModel: settings.cacheEmbeddingModel, routes: routes, logger: logger)
         if crowded {
             try await runCrowded(rows, cache: cache, embedder: embedder, threshold: cacheConfiguration.threshold)
             _ = try? await cache.delete(.all)
@@ -192,8 +178,8 @@ struct EvalCacheCommand: AsyncParsableCommand {
 
         let keys = rows.enumerated().map { index, row in
             (
-                CacheKey(CacheKeyInput(tenant: "eval-\(index)", model: "eval", lastUserTurn: row.a)),
-                CacheKey(CacheKeyInput(tenant: "eval-\(index)", model: "eval", lastUserTurn: row.b))
+                cache.key(CacheKeyInput(tenant: "eval-\(index)", model: "eval", lastUserTurn: row.a)),
+                cache.key(CacheKeyInput(tenant: "eval-\(index)", model: "eval", lastUserTurn: row.b))
             )
         }
         // One batched pass through the same embedder the lookup would call: the vectors are identical, and the
@@ -253,7 +239,7 @@ extension EvalCacheCommand {
         _ rows: [LabeledPairs.Row], cache: SemanticCache, embedder: any Embedder, threshold: Float
     ) async throws {
         func key(_ text: String) -> CacheKey {
-            CacheKey(CacheKeyInput(tenant: "eval-crowded", model: "eval", lastUserTurn: text))
+            cache.key(CacheKeyInput(tenant: "eval-crowded", model: "eval", lastUserTurn: text))
         }
         // Entries by exact id (two `a` that normalize alike are one entry, as in the real cache).
         var entries: [String] = []

@@ -70,11 +70,10 @@ struct ChatCache: Sendable {
                 fields["header:" + name, default: ""] += field.value + "\u{1F}"
             }
         }
-        var input = CacheKeyInput(
-            tenant: tenant, model: model ?? chat.model, context: context, lastUserTurn: last.text, sampling: fields,
-            rulesVersion: rulesVersion)
-        input.embeddingModel = cache.embeddingModel(for: TextScript.of(last.text))
-        return CacheKey(input)
+        return cache.key(
+            CacheKeyInput(
+                tenant: tenant, model: model ?? chat.model, context: context, lastUserTurn: last.text, sampling: fields,
+                rulesVersion: rulesVersion))
     }
 
     /// `message` with the text of its text parts emptied (kept in place): what of the last turn is keyed, not embedded.

@@ -1,4 +1,3 @@
-import Foundation
 public import AirlockConfiguration
 public import Embeddings
 import Inspection
@@ -101,40 +100,23 @@ public enum AirlockApplication {
             // Texts in scripts all-MiniLM-L6-v2 cannot judge go to the multilingual model (their namespaces are
             // theirs alone: the script is part of the namespace).
             var routes: [TextScript: SemanticCache.Route] = [:]
-            let multilingual = configuration.cache.multilingualModelDirectory
-            if overrides.embedder == nil, configuration.embedding.backend == .local, !multilingual.isEmpty {
+            if overrides.embedder == nil, configuration.usesMultilingualCacheModel {
+                let directory = configuration.cache.multilingualModelDirectory
                 do {
-                    let engine = try LocalEmbedder(modelDirectory: multilingual, logger: logger)
+                    let engine = try LocalEmbedder(modelDirectory: directory, logger: logger)
                     engineServices.append(engine)
-                    let route = SemanticCache.Route(
-                        embedder: embeddingTimer.timing(engine), model: (multilingual as NSString).lastPathComponent)
-                    for name in AirlockConfiguration.Cache.multilingualScripts {
-                        if let script = TextScript(rawValue: name) { routes[script] = route }
-                    }
+                    routes = configuration.multilingualCacheRoutes(embeddingTimer.timing(engine))
                 } catch {
                     throw AirlockStartupError(
-                        "cache.multilingual_model_dir \(multilingual): \(error). Run `make models`, or set "
+                        "cache.multilingual_model_dir \(directory): \(error). Run `make models`, or set "
                             + "cache.multilingual_model_dir: off (texts in other scripts than Latin then get exact hits only).")
                 }
             }
-            let primaryModel =
-                configuration.embedding.backend == .local
-                ? (configuration.embedding.modelDirectory as NSString).lastPathComponent
-                : "remote:" + configuration.embedding.remoteModel
-            let scripts = configuration.cache.resolvedSemanticScripts(backend: configuration.embedding.backend)
-            let cacheConfiguration = SemanticCacheConfiguration(
-                threshold: Float(configuration.cache.threshold), defaultTTL: .seconds(configuration.cache.ttlSeconds),
-                maximumTTL: .seconds(max(configuration.cache.ttlSeconds, 2_592_000)),
-                semanticScripts: Set(scripts.compactMap(TextScript.init(rawValue:))),
-                thresholds: Dictionary(
-                    uniqueKeysWithValues: configuration.cache.resolvedThresholds(backend: configuration.embedding.backend)
-                        .compactMap { name, value in
-                        TextScript(rawValue: name).map { ($0, Float(value)) }
-                    }))
             do {
                 cache = try SemanticCache(
-                    configuration: cacheConfiguration, redis: redis, embedder: embedder,
-                    embeddingModel: overrides.embedder == nil ? primaryModel : "", routes: routes, time: overrides.time,
+                    configuration: configuration.semanticCacheConfiguration, redis: redis, embedder: embedder,
+                    embeddingModel: overrides.embedder == nil ? configuration.cacheEmbeddingModel : "", routes: routes,
+                    time: overrides.time,
                     logger: logger)
             } catch {
                 throw AirlockStartupError("cache: \(error)")

@@ -4,13 +4,7 @@
 enum ChineseProfile {
     /// Whether `scalar` is written without spaces between words (Han, kana, hangul).
     static func isCJK(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x2FA1F,  // Han
-            0x3040...0x30FF, 0x31F0...0x31FF, 0xFF66...0xFF9F,  // kana
-            0x1100...0x11FF, 0x3130...0x318F, 0xAC00...0xD7AF:  // hangul
-            true
-        default: false
-        }
+        TextScript.of(scalar)?.isWrittenWithoutSpaces ?? false
     }
 
     struct Reading: Equatable {
@@ -97,12 +91,26 @@ enum ChineseProfile {
     ]
 
     static func compound(_ run: [Character], at index: Int) -> Int? {
-        for word in compounds {
-            let characters = Array(word)
-            if index + characters.count <= run.count, Array(run[index..<index + characters.count]) == characters {
-                // 是否 asks a yes/no question: no class (a statement and its yes/no question share an answer).
-                return characters.count
-            }
+        longestMatch(compoundTable, run, at: index).map(\.length)
+    }
+
+    /// Words by their first character, longest first, each with what it stands for.
+    typealias Table = [Character: [(characters: [Character], meaning: String)]]
+
+    static func table(_ words: [(String, String)]) -> Table {
+        var table: Table = [:]
+        for (word, meaning) in words { table[word.first!, default: []].append((Array(word), meaning)) }
+        return table.mapValues { $0.sorted { $0.characters.count > $1.characters.count } }
+    }
+
+    static let compoundTable = table(compounds.map { ($0, "") })
+    static let questionTable = table(questionWords)
+
+    /// The longest word of `table` that starts at `index`.
+    static func longestMatch(_ table: Table, _ run: [Character], at index: Int) -> (length: Int, meaning: String)? {
+        for (characters, meaning) in table[run[index]] ?? []
+        where index + characters.count <= run.count && run[index..<index + characters.count].elementsEqual(characters) {
+            return (characters.count, meaning)
         }
         return nil
     }
@@ -119,13 +127,7 @@ enum ChineseProfile {
     ]
 
     static func questionWord(_ run: [Character], at index: Int) -> (Int, String)? {
-        for (word, kind) in questionWords {
-            let characters = Array(word)
-            if index + characters.count <= run.count, Array(run[index..<index + characters.count]) == characters {
-                return (characters.count, kind)
-            }
-        }
-        return nil
+        longestMatch(questionTable, run, at: index).map { ($0.length, $0.meaning) }
     }
 
     static let digits: [Character: Int] = [

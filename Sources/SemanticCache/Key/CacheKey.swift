@@ -25,9 +25,6 @@ public struct CacheKeyInput: Sendable, Hashable {
     public var sampling: [String: String]
     /// The inspection rules version: a rules change empties every namespace's view.
     public var rulesVersion: String
-    /// The embedding model that judges `lastUserTurn` (`SemanticCache.embeddingModel(for:)`), when it is named:
-    /// a new model starts new namespaces.
-    public var embeddingModel = ""
 
     public init(
         tenant: String, model: String, context: [String] = [], lastUserTurn: String, sampling: [String: String] = [:],
@@ -60,7 +57,9 @@ public struct CacheKey: Sendable, Hashable {
     /// the semantic layer may judge the text (`SemanticCacheConfiguration.semanticScripts`).
     public let script: TextScript
 
-    public init(_ input: CacheKeyInput) {
+    /// - Parameter embeddingModel: the model that judges texts of a script, when it is named
+    ///   (`SemanticCache.key(_:)` passes its own): part of the namespace, so a new model starts new namespaces.
+    public init(_ input: CacheKeyInput, embeddingModel: (TextScript) -> String = { _ in "" }) {
         tenantHash = Self.tenantHash(input.tenant)
         var hasher = SHA256()
         hasher.updateField("airlock-cache-v2")
@@ -75,8 +74,9 @@ public struct CacheKey: Sendable, Hashable {
             hasher.updateField(value)
         }
         hasher.updateField(input.rulesVersion)
-        if !input.embeddingModel.isEmpty { hasher.updateField("embedding:" + input.embeddingModel) }
         let script = TextScript.of(input.lastUserTurn)
+        let model = embeddingModel(script)
+        if !model.isEmpty { hasher.updateField("embedding:" + model) }
         hasher.updateField("script:" + script.rawValue)
         self.script = script
         namespace = tenantHash + "-" + Array(hasher.finalize().prefix(16)).hexString

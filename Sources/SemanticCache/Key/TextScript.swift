@@ -19,26 +19,8 @@ public enum TextScript: String, Sendable, Hashable, CaseIterable, Codable {
     public static func of(_ text: String) -> TextScript {
         var counts: [TextScript: Int] = [:]
         for scalar in text.unicodeScalars {
-            let value = scalar.value
-            let script: TextScript
-            switch value {
-            case 0x41...0x5A, 0x61...0x7A, 0xC0...0x24F, 0x1E00...0x1EFF, 0xFF21...0xFF3A, 0xFF41...0xFF5A:
-                script = .latin
-            case 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x2FA1F:
-                script = .han
-            case 0x3040...0x30FF, 0x31F0...0x31FF, 0xFF66...0xFF9F:
-                script = .kana
-            case 0x1100...0x11FF, 0x3130...0x318F, 0xAC00...0xD7AF:
-                script = .hangul
-            case 0x400...0x4FF, 0x500...0x52F:
-                script = .cyrillic
-            case 0x600...0x6FF, 0x750...0x77F, 0xFB50...0xFDFF, 0xFE70...0xFEFF:
-                script = .arabic
-            default:
-                guard scalar.properties.isAlphabetic, value > 0x7F else { continue }
-                script = .other
-            }
-            let weight = (script == .han || script == .kana || script == .hangul) ? 3 : 1
+            guard let script = of(scalar) else { continue }
+            let weight = script.isWrittenWithoutSpaces ? 3 : 1
             counts[script, default: 0] += weight
         }
         if counts[.kana, default: 0] > 0 {
@@ -51,4 +33,28 @@ public enum TextScript: String, Sendable, Hashable, CaseIterable, Codable {
         }
         return best.key
     }
+
+    /// The script of one letter; nil for what is not a letter (digits, punctuation, symbols, spaces).
+    static func of(_ scalar: Unicode.Scalar) -> TextScript? {
+        let value = scalar.value
+        switch value {
+        case 0x41...0x5A, 0x61...0x7A, 0xC0...0x24F, 0x1E00...0x1EFF, 0xFF21...0xFF3A, 0xFF41...0xFF5A:
+            return .latin
+        case 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x2FA1F:
+            return .han
+        case 0x3040...0x30FF, 0x31F0...0x31FF, 0xFF66...0xFF9F:
+            return .kana
+        case 0x1100...0x11FF, 0x3130...0x318F, 0xAC00...0xD7AF:
+            return .hangul
+        case 0x400...0x4FF, 0x500...0x52F:
+            return .cyrillic
+        case 0x600...0x6FF, 0x750...0x77F, 0xFB50...0xFDFF, 0xFE70...0xFEFF:
+            return .arabic
+        default:
+            return scalar.properties.isAlphabetic && value > 0x7F ? .other : nil
+        }
+    }
+
+    /// Han, kana and hangul: written without spaces between words, about one word a character.
+    var isWrittenWithoutSpaces: Bool { self == .han || self == .kana || self == .hangul }
 }
