@@ -44,6 +44,19 @@ func text(ofTokens tokens: Int, tokenizer: any SentenceTokenizer) -> String {
     return result
 }
 
+/// A Chinese text of exactly `tokens` tokens (grown a character at a time), or nil when the tokenizer skips it.
+func chineseText(ofTokens tokens: Int, tokenizer: any SentenceTokenizer) -> String? {
+    let characters = Array("我想了解一下花呗的还款日期和借呗的额度为什么最近没有变化请帮我查询账户的使用情况")
+    var result = ""
+    for index in 0..<(tokens * 4) {
+        result.append(characters[index % characters.count])
+        let count = tokenizer.encode(result).count
+        if count == tokens { return result }
+        if count > tokens { return nil }
+    }
+    return nil
+}
+
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
@@ -94,13 +107,16 @@ if let path = options.textsOut {
     try payload.write(to: URL(fileURLWithPath: path))
 }
 
-let engine = "airlock (Swift, OpenBLAS)"
+let engine = "airlock " + (options.modelDirectory as NSString).lastPathComponent
+let chinese = encoder.tokenizer is E5Tokenizer ? chineseText(ofTokens: 16, tokenizer: encoder.tokenizer) : nil
 row(engine, "model load", String(format: "%.1f ms", loadMilliseconds))
 
 // Latency: one worker thread, one text per request, as the proxy embeds a prompt.
 do {
     let embedder = LocalEmbedder(encoder: encoder, configuration: .init(workers: 1), logger: logger)
-    for (label, sample) in [("16 tokens", short), ("128 tokens", long)] {
+    var samples = [("16 tokens", short), ("128 tokens", long)]
+    if let chinese { samples.append(("16 tokens of Chinese", chinese)) }
+    for (label, sample) in samples {
         for _ in 0..<20 { _ = try await embedder.embed([sample]) }
         var samples: [Double] = []
         for _ in 0..<options.iterations {

@@ -71,7 +71,6 @@ public struct E5ModelFile: Sendable {
         guard offsets.last == blobLength, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
             throw EmbeddingError(.invalidModelFile, "\(name): piece offsets out of order")
         }
-        let pieces = (0..<pieceCount).map { Array(blob[offsets[$0]..<offsets[$0 + 1]]) }
         let normalizationCount = Int(try reader.i32())
         let normalizationBytes = Int(try reader.u32())
         var map = ByteReader(data: Data(try reader.bytes(normalizationBytes)), name: name)
@@ -84,7 +83,7 @@ public struct E5ModelFile: Sendable {
             normalization[codepoint] = replacement
         }
         tokenizer = UnigramTokenizer(
-            pieces: pieces, scores: scores, bos: bos, eos: eos, pad: pad, unknown: unk, normalization: normalization)
+            blob: blob, offsets: offsets, scores: scores, bos: bos, eos: eos, pad: pad, unknown: unk, normalization: normalization)
 
         // The tensor directory.
         let tensorCount = Int(try reader.i32())
@@ -193,13 +192,15 @@ extension E5ModelFile {
         }
     }
 
-    /// A Q4_0 tensor's blocks as they are stored, copied out of the file.
-    func q4Blocks(_ name: String, count: Int) throws(EmbeddingError) -> [UInt8] {
+    /// A Q4_0 tensor's blocks as they are stored: a view of the mapped file, not a copy, so only the pages of the
+    /// rows in use become resident.
+    func q4Blocks(_ name: String, count: Int) throws(EmbeddingError) -> Data {
         let tensor = try entry(name, count: count)
         guard tensor.dtype == 1 else {
             throw EmbeddingError(.unsupportedDataType, "\(name) is expected in Q4_0 blocks")
         }
-        return Array(data[data.startIndex + tensor.offset..<data.startIndex + tensor.offset + count / 32 * Self.q4BlockBytes])
+        let start = data.startIndex + tensor.offset
+        return data[start..<start + count / 32 * Self.q4BlockBytes]
     }
 
     /// Dequantizes `blocks` Q4_0 blocks: byte j of a block holds weight j in its low nibble, weight j + 16 in its high.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The weights of a BERT encoder, immutable once loaded and shared by every worker.
 final class BertWeights: Sendable {
     struct Layer: Sendable {
@@ -119,7 +121,7 @@ final class BertWeights: Sendable {
 /// The token embedding table: f32 rows, or 4-bit blocks dequantized one row at a time.
 enum WordEmbeddings: Sendable {
     case float(FloatTensor)
-    case q4(blocks: [UInt8], columns: Int)
+    case q4(blocks: Data, columns: Int)
 
     /// Writes row `id` into `out` (`columns` floats).
     func row(_ id: Int, into out: UnsafeMutablePointer<Float>, columns: Int) {
