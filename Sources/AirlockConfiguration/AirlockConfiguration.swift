@@ -122,8 +122,36 @@ public struct AirlockConfiguration: Sendable, Equatable {
         public var maxHoldbackBytes: Int
     }
 
+    /// Bounds on what one client, request or upstream answer may cost (`limits.*`).
+    public struct Limits: Sendable, Equatable {
+        /// Longest `model` string accepted.
+        public var maxModelLength = 128
+        /// Most messages in one request.
+        public var maxMessages = 2048
+        /// Most content parts across all messages of one request.
+        public var maxContentParts = 1024
+        /// Most bytes of request headers (each field and all together).
+        public var maxHeaderBytes = 32 * 1024
+        /// A client connection that sends nothing for this long while a request is being read, or that sits idle
+        /// between requests, is closed.
+        public var clientIdleTimeoutMilliseconds = 60_000
+        /// Client connections served at once; further ones wait to be accepted.
+        public var maxConnections = 4096
+        /// Largest single server-sent event accepted from the upstream.
+        public var maxUpstreamEventBytes = 4 << 20
+        /// Threads that run CPU-heavy inspection (regex over large texts, classifier scoring); 0: one per core.
+        public var inspectionThreads = 0
+        /// Inspections waiting for a thread before new requests are shed with 503 and `Retry-After`.
+        public var inspectionQueue = 64
+        /// How long shutdown waits for streams in flight before ending them with an error event.
+        public var drainTimeoutMilliseconds = 20_000
+
+        public init() {}
+    }
+
     public var listenHost: String
     public var listenPort: Int
+    public var limits = Limits()
     public var embedding: Embedding
     public var cache: Cache
     public var rules: Rules

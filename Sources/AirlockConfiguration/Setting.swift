@@ -36,6 +36,20 @@ struct Setting: Sendable {
             }, render: { String($0[keyPath: path]) })
     }
 
+    static func count(
+        _ key: String, env: String, default value: Int, range: ClosedRange<Int>,
+        _ path: any WritableKeyPath<AirlockConfiguration, Int> & Sendable
+    ) -> Setting {
+        Setting(
+            key, env: [env], default: String(value),
+            expected: "a whole number from \(range.lowerBound) to \(range.upperBound)",
+            apply: { raw, config in
+                guard let raw, let number = Int(raw), range.contains(number) else { return false }
+                config[keyPath: path] = number
+                return true
+            }, render: { String($0[keyPath: path]) })
+    }
+
     static func bytes(
         _ key: String, env: String, default value: Int, _ path: any WritableKeyPath<AirlockConfiguration, Int> & Sendable
     ) -> Setting {
@@ -67,7 +81,7 @@ struct Setting: Sendable {
                 guard let raw, let url = normalizeBaseURL(raw) else { return false }
                 config.upstream.url = url
                 return true
-            }, render: { $0.upstream.url }),
+            }, render: { maskURLPassword($0.upstream.url) }),
         Setting(
             "upstream.api_key", env: ["DASHSCOPE_API_KEY", "AIRLOCK_UPSTREAM_API_KEY"], default: nil,
             expected: "a non-empty key without spaces", secret: true,
@@ -159,7 +173,7 @@ struct Setting: Sendable {
             },
             render: { config in
                 let items = config.upstream.fallbacks.map { target in
-                    var fields = ["url=\(target.url)"]
+                    var fields = ["url=\(maskURLPassword(target.url))"]
                     if let model = target.model { fields.append("model=\(model)") }
                     if let env = target.apiKeyEnv { fields.append("api_key_env=\(env)") }
                     return "{" + fields.joined(separator: " ") + "}"
@@ -167,16 +181,36 @@ struct Setting: Sendable {
                 return "[" + items.joined(separator: ", ") + "]"
             }),
         .bytes("limits.max_request_bytes", env: "AIRLOCK_MAX_REQUEST_BYTES", default: 1 << 20, \.maxRequestBytes),
+        .count(
+            "limits.max_model_length", env: "AIRLOCK_MAX_MODEL_LENGTH", default: 128, range: 8...1024,
+            \.limits.maxModelLength),
+        .count("limits.max_messages", env: "AIRLOCK_MAX_MESSAGES", default: 2048, range: 1...100_000, \.limits.maxMessages),
+        .count(
+            "limits.max_content_parts", env: "AIRLOCK_MAX_CONTENT_PARTS", default: 1024, range: 1...100_000,
+            \.limits.maxContentParts),
+        .bytes("limits.max_header_bytes", env: "AIRLOCK_MAX_HEADER_BYTES", default: 32 * 1024, \.limits.maxHeaderBytes),
+        .milliseconds(
+            "limits.client_idle_timeout_ms", env: "AIRLOCK_CLIENT_IDLE_TIMEOUT_MS", default: 60_000,
+            \.limits.clientIdleTimeoutMilliseconds),
+        .count(
+            "limits.max_connections", env: "AIRLOCK_MAX_CONNECTIONS", default: 4096, range: 1...1_000_000,
+            \.limits.maxConnections),
+        .bytes(
+            "limits.max_upstream_event_bytes", env: "AIRLOCK_MAX_UPSTREAM_EVENT_BYTES", default: 4 << 20,
+            \.limits.maxUpstreamEventBytes),
         Setting(
             "admin.token", env: ["AIRLOCK_ADMIN_TOKEN"], default: nil,
-            expected: "a token of at least 16 characters without spaces (empty: admin routes on loopback only)",
+            expected:
+                "a random token of at least 16 characters without spaces, not a placeholder such as replace-me (empty: admin routes on loopback only when Airlock listens on loopback, else off)",
             secret: true,
             apply: { raw, config in
                 guard let raw, !raw.isEmpty else {
                     config.adminToken = nil
                     return true
                 }
-                guard raw.count >= 16, !raw.contains(where: { $0.isWhitespace }) else { return false }
+                guard raw.count >= 16, !raw.contains(where: { $0.isWhitespace }), !isPlaceholderToken(raw) else {
+                    return false
+                }
                 config.adminToken = raw
                 return true
             }, render: { $0.adminToken ?? "" }),
@@ -409,10 +443,35 @@ func parseBytes(_ raw: String) -> Int? {
     return Int(text)
 }
 
+/// A token copied from documentation rather than generated: it names itself a placeholder, or uses fewer than 6
+/// distinct characters.
+func isPlaceholderToken(_ token: String) -> Bool {
+    let lowered = token.lowercased()
+    let words = ["replace", "changeme", "change-me", "change_me", "placeholder", "example", "your-token", "secret-token"]
+    return words.contains { lowered.contains($0) } || Set(token).count < 6
+}
+
 public func maskURLPassword(_ url: String) -> String {
-    guard let schemeEnd = url.range(of: "://"), let at = url.range(of: "@", range: schemeEnd.upperBound..<url.endIndex)
-    else { return url }
-    let userInfo = url[schemeEnd.upperBound..<at.lowerBound]
-    guard let colon = userInfo.firstIndex(of: ":") else { return url }
-    return String(url[..<url.index(after: colon)]) + "****" + String(url[at.lowerBound...])
+    URLRedaction.redacting(url)
+}
+
+/// URLs as they may appear in logs, errors and `config print`: no credentials.
+public enum URLRedaction {
+    /// Everything between `scheme://` and the last `@` (user and password, whatever they contain) becomes `****`, and
+    /// so do the values of query parameters that carry credentials (`unix:///run/redis.sock?password=…`).
+    public static func redacting(_ url: String) -> String {
+        var text = url
+        if let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].lastIndex(of: "@") {
+            text = String(text[..<schemeEnd.upperBound]) + "****" + String(text[at...])
+        }
+        guard let question = text.firstIndex(of: "?") else { return text }
+        let secretNames: Set<String> = ["password", "pass", "passwd", "user", "username", "token", "key", "api_key", "secret"]
+        let items = text[text.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false).map {
+            item -> String in
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2, secretNames.contains(pair[0].lowercased()) else { return String(item) }
+            return pair[0] + "=****"
+        }
+        return String(text[...question]) + items.joined(separator: "&")
+    }
 }

@@ -1,6 +1,8 @@
 public import AirlockConfiguration
+import ChatWire
 import HTTPTypes
 public import Hummingbird
+import HummingbirdCore
 import Logging
 public import FleetStats
 import Foundation
@@ -62,6 +64,11 @@ public struct AirlockServer: Sendable {
         if let rules { metrics.inspection.setVersion(rules.current.version) }
     }
 
+    /// Who may use `/airlock/*`: see ``AdminAccess``.
+    public var adminAccess: AdminAccess {
+        AdminAccess(token: configuration.adminToken, listenHost: configuration.listenHost)
+    }
+
     var reloader: RulesReloader? {
         rules.map { RulesReloader(store: $0, metrics: metrics.inspection, logger: logger) }
     }
@@ -78,7 +85,11 @@ public struct AirlockServer: Sendable {
         }
         let chat = ChatCompletionsRoute(
             router: upstreamRouter, classifier: classifier, cache: chatCache, maxRequestBytes: configuration.maxRequestBytes,
-            metrics: metrics, rules: rules, maxHoldbackBytes: configuration.rules.maxHoldbackBytes, logger: logger)
+            requestLimits: ChatRequest.Limits(
+                maxModelLength: configuration.limits.maxModelLength, maxMessages: configuration.limits.maxMessages,
+                maxContentParts: configuration.limits.maxContentParts),
+            metrics: metrics, rules: rules, maxHoldbackBytes: configuration.rules.maxHoldbackBytes,
+            maxUpstreamEventBytes: configuration.limits.maxUpstreamEventBytes, logger: logger)
         let embeddings = PassthroughRoute(
             router: upstreamRouter, classifier: classifier, path: "/embeddings", name: "embeddings",
             maxRequestBytes: configuration.maxRequestBytes, metrics: metrics, logger: logger)
@@ -110,7 +121,7 @@ public struct AirlockServer: Sendable {
                 .serviceUnavailable,
                 #"{"status":"not_ready","configuration":"loaded","upstream":"unreachable","detail":"\#(detail)"}"#)
         }
-        let admin = router.group("/airlock").add(middleware: AdminAuthMiddleware(token: configuration.adminToken))
+        let admin = router.group("/airlock").add(middleware: AdminAuthMiddleware(access: adminAccess))
         let rendered = configuration.rendered()
         let fleet = self.fleet
         admin.get("/stats") { request, _ in
@@ -209,10 +220,17 @@ public struct AirlockServer: Sendable {
             let interval = configuration.rules.reloadIntervalMilliseconds
             services.append(RulesWatcher(reloader: reloader, interval: interval > 0 ? .milliseconds(interval) : nil))
         }
+        let limits = configuration.limits
         return Application(
             router: buildRouter(),
+            server: .http1(
+                configuration: .init(
+                    idleTimeout: .milliseconds(Int64(limits.clientIdleTimeoutMilliseconds)),
+                    httpDecoderConfiguration: .init(
+                        maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes))),
             configuration: .init(
-                address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "airlock"),
+                address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "airlock",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             services: services,
             onServerRunning: onServerRunning,
             logger: logger)

@@ -36,8 +36,23 @@ public struct ChatRequest: Sendable {
 
     static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool", "function"]
 
+    /// What one request may hold; past these it is refused with a 400 that names the limit.
+    public struct Limits: Sendable, Equatable {
+        /// UTF-8 bytes of `model`.
+        public var maxModelLength: Int
+        public var maxMessages: Int
+        /// Content parts across all messages.
+        public var maxContentParts: Int
+
+        public init(maxModelLength: Int = 128, maxMessages: Int = 2048, maxContentParts: Int = 1024) {
+            self.maxModelLength = maxModelLength
+            self.maxMessages = maxMessages
+            self.maxContentParts = maxContentParts
+        }
+    }
+
     /// Parses and validates; every failure is a client error naming the offending parameter.
-    public static func parse(_ bytes: [UInt8]) throws(ChatRequestError) -> ChatRequest {
+    public static func parse(_ bytes: [UInt8], limits: Limits = Limits()) throws(ChatRequestError) -> ChatRequest {
         let value: JSONValue
         do {
             value = try JSONValue.parse(bytes)
@@ -68,6 +83,15 @@ public struct ChatRequest: Sendable {
                 "Invalid type for 'model': expected a non-empty string, but got \(modelValue.typeName).", param: "model",
                 code: "invalid_type")
         }
+        // The model name reaches log lines, the ledger, metrics labels and Redis keys: bounded and printable.
+        guard model.utf8.count <= limits.maxModelLength else {
+            throw .invalidRequest(
+                "Invalid 'model': longer than \(limits.maxModelLength) bytes.", param: "model", code: "string_above_max_length")
+        }
+        guard !model.unicodeScalars.contains(where: Self.isUnprintable) else {
+            throw .invalidRequest(
+                "Invalid 'model': it contains control or line-separator characters.", param: "model", code: "invalid_value")
+        }
         guard let messagesValue = body["messages"], messagesValue != .null else {
             throw .invalidRequest(
                 "Missing required parameter: 'messages'.", param: "messages", code: "missing_required_parameter")
@@ -82,6 +106,12 @@ public struct ChatRequest: Sendable {
                 "Invalid 'messages': empty array. Expected an array with minimum length 1.", param: "messages",
                 code: "empty_array")
         }
+        guard rawMessages.count <= limits.maxMessages else {
+            throw .invalidRequest(
+                "Invalid 'messages': \(rawMessages.count) messages; at most \(limits.maxMessages) are accepted.",
+                param: "messages", code: "array_above_max_length")
+        }
+        var partCount = 0
         var messages: [Message] = []
         messages.reserveCapacity(rawMessages.count)
         for (index, raw) in rawMessages.enumerated() {
@@ -99,6 +129,12 @@ public struct ChatRequest: Sendable {
             switch content {
             case .string, .null: break
             case .array(let parts):
+                partCount += parts.count
+                guard partCount <= limits.maxContentParts else {
+                    throw .invalidRequest(
+                        "Invalid 'messages[\(index)].content': more than \(limits.maxContentParts) content parts in the request.",
+                        param: "messages[\(index)].content", code: "array_above_max_length")
+                }
                 for (position, part) in parts.enumerated() {
                     try ContentPart.validate(part, param: "messages[\(index)].content[\(position)]")
                 }
@@ -121,6 +157,10 @@ public struct ChatRequest: Sendable {
         }
         let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
         return ChatRequest(body: body, model: model, messages: messages, stream: stream, includeUsage: includeUsage)
+    }
+
+    static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 
     public init(body: [String: JSONValue], model: String, messages: [Message], stream: Bool, includeUsage: Bool) {

@@ -2,14 +2,23 @@
 ///
 /// An event ends at a blank line (`\n\n`, `\r\n\r\n`, or `\r\r`). Each event is returned with its terminator, so
 /// forwarding the events one after another reproduces the input byte for byte.
+///
+/// An event longer than `maxEventBytes` is not buffered: the framer stops, sets `overflowed`, and returns no more events,
+/// so an upstream that sends `data: ` and then an endless line costs bounded memory.
 public struct SSEFramer: Sendable {
     private var buffer: [UInt8] = []
     private var scanFrom = 0
+    public let maxEventBytes: Int
+    /// An event grew past `maxEventBytes`; nothing more is framed.
+    public private(set) var overflowed = false
 
-    public init() {}
+    public init(maxEventBytes: Int = .max) {
+        self.maxEventBytes = max(1, maxEventBytes)
+    }
 
     /// Feeds bytes; returns the events completed by them.
     public mutating func append(_ bytes: some Sequence<UInt8>) -> [[UInt8]] {
+        guard !overflowed else { return [] }
         buffer.append(contentsOf: bytes)
         var events: [[UInt8]] = []
         var start = 0
@@ -27,6 +36,12 @@ public struct SSEFramer: Sendable {
                 end = index + 1
             }
             if let end, end - start > 0, index >= start + 1 {
+                if end - start > maxEventBytes {
+                    overflowed = true
+                    buffer = []
+                    scanFrom = 0
+                    return events
+                }
                 events.append(Array(buffer[start..<end]))
                 start = end
                 index = end + 1
@@ -38,6 +53,11 @@ public struct SSEFramer: Sendable {
             buffer.removeFirst(start)
         }
         scanFrom = buffer.count
+        if buffer.count > maxEventBytes {
+            overflowed = true
+            buffer = []
+            scanFrom = 0
+        }
         return events
     }
 

@@ -57,9 +57,31 @@ extension RuleSet {
     /// The model-based part of `inspectOutput`: semantic and guard rules on the whole answer, and refusal detection
     /// (phrases, then the refusal pack's semantic rules, or a guard's `Refusal: Yes`). The text is not changed. For
     /// a stream this runs once the answer is complete.
-    public func inspectOutputModels(text: String, prompt: [InspectedMessage] = []) async -> OutputInspection {
+    ///
+    /// `complete: false` says `text` is only the opening of a longer answer (a stream past what Airlock keeps): refusal
+    /// detection reads the opening as always, and every semantic and guard rule fails with `text_too_long`, which its
+    /// `on_error` turns into a block or a pass; no rule is told it judged text it never saw.
+    public func inspectOutputModels(text: String, prompt: [InspectedMessage] = [], complete: Bool = true) async
+        -> OutputInspection
+    {
         let semantic = semanticRules.filter { $0.definition.scope.coversOutput && !isRefusalRule($0.pack) }
         let guards = guardRules.filter { $0.definition.scope.coversOutput }
+        if !complete {
+            var result = ModelRulesResult()
+            for (id, kind, mode, action) in semantic.map({ ($0.id, RuleKind.semantic, $0.definition.onError, $0.definition.action) })
+                + guards.map({ ($0.id, RuleKind.guard, $0.definition.onError, $0.definition.action) })
+            {
+                let failure = RuleFailure(
+                    ruleID: id, kind: kind, code: .textTooLong,
+                    message: "the answer is longer than Airlock keeps of a streamed answer", mode: mode)
+                recordFailure(failure)
+                result.failures.append(failure)
+                if mode == .closed && action == .block { result.blocking.append(id) }
+            }
+            return OutputInspection(
+                decision: result.blocking.isEmpty ? .allow : .block(rules: Self.unique(result.blocking)), text: text,
+                isModified: false, findings: [], failures: result.failures, refusal: await detectRefusal(text: text))
+        }
         async let semanticPart = evaluateSemantic(semantic, texts: { _ in [text] })
         async let guardPart = evaluateGuards(guards, prompt: prompt, answer: text)
         async let refusalPart = detectRefusal(text: text)

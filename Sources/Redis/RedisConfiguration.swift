@@ -163,7 +163,7 @@ enum RedisURL {
 
     private static func parsePort(_ text: Substring) throws(RedisError) -> Int {
         guard let port = Int(text), (1...65535).contains(port) else {
-            throw RedisError(.invalidConfiguration, "Redis port must be 1…65535, got \(text)")
+            throw RedisError(.invalidConfiguration, "Redis port must be a number from 1 to 65535")
         }
         return port
     }
@@ -171,7 +171,7 @@ enum RedisURL {
     private static func parseDatabase(_ text: Substring, _ url: String) throws(RedisError) -> Int {
         if text.isEmpty { return 0 }
         guard let database = Int(text), database >= 0 else {
-            throw RedisError(.invalidConfiguration, "Redis database must be a non-negative integer, got \(text)")
+            throw RedisError(.invalidConfiguration, "Redis database must be a non-negative integer")
         }
         return database
     }

@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
             "airlock starting",
             metadata: [
                 "listen": "\(configuration.listenHost):\(configuration.listenPort)",
-                "upstream": "\(configuration.upstream.url)", "upstream_auth": "\(configuration.upstream.auth.rawValue)",
+                "upstream": "\(URLRedaction.redacting(configuration.upstream.url))", "upstream_auth": "\(configuration.upstream.auth.rawValue)",
             ])
         if let rules {
             let set = rules.current
@@ -47,9 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             logger.notice("inspection is off (rules.enabled: false): prompts and answers pass unchecked")
         }
-        if configuration.adminToken == nil {
-            logger.notice("no AIRLOCK_ADMIN_TOKEN is set: the admin routes (/airlock/*) answer on loopback only")
-        }
+        logger.notice("admin access", metadata: ["admin": "\(server.adminAccess.summary)"])
         let app = server.makeApplication()
         try await app.runService()
     }

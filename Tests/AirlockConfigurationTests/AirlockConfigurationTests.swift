@@ -124,7 +124,7 @@ import Testing
         #expect(!text.contains("abcdefghijklmnop"))
         #expect(!text.contains("hunter2"))
         #expect(text.contains("api_key: \"sk-…yz (masked)\"  # env DASHSCOPE_API_KEY"))
-        #expect(text.contains("url: \"redis://user:****@redis:6379/0\""))
+        #expect(text.contains("url: \"redis://****@redis:6379/0\""))
     }
 
     @Test func embeddingBackendIsChosenInConfiguration() throws {
@@ -178,5 +178,59 @@ import Testing
         let path = NSTemporaryDirectory() + "airlock-config-\(UUID().uuidString).yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    @Test func credentialsInURLsNeverShow() {
+        let cases: [(String, String)] = [
+            ("redis://user:hunter2@redis:6379/0", "redis://****@redis:6379/0"),
+            ("redis://hunter2@redis:6379", "redis://****@redis:6379"),
+            ("redis://:hun@ter2@redis:6379", "redis://****@redis:6379"),
+            ("redis://user:p%40ss@[::1]:6379/2", "redis://****@[::1]:6379/2"),
+            ("unix:///run/redis.sock?db=2&password=hunter2", "unix:///run/redis.sock?db=2&password=****"),
+            ("unix:///run/redis.sock?user=admin&password=hunter2", "unix:///run/redis.sock?user=****&password=****"),
+            ("https://key:hunter2@proxy.example/v1", "https://****@proxy.example/v1"),
+            ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ]
+        for (url, shown) in cases {
+            #expect(URLRedaction.redacting(url) == shown)
+            #expect(!URLRedaction.redacting(url).contains("hunter2"))
+        }
+    }
+
+    @Test func placeholderAdminTokensAreRefused() {
+        for token in ["replace-me-with-a-long-random-token", "changeme-changeme-changeme", "aaaaaaaaaaaaaaaaaaaaaaaa",
+            "your-token-here-000000000", "short"]
+        {
+            #expect(throws: ConfigurationError.self, "\(token)") {
+                try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_ADMIN_TOKEN": token])
+            }
+        }
+        let generated = "3f9c2a7be81d4c06a5f1e2d9b7c4a810"
+        let config = try? AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_ADMIN_TOKEN": generated])
+        #expect(config?.adminToken == generated)
+    }
+
+    @Test func limitsHaveDefaultsAndRanges() throws {
+        let defaults = try AirlockConfiguration.load(path: nil, environment: [:]).limits
+        #expect(defaults == AirlockConfiguration.Limits())
+        #expect(defaults.maxModelLength == 128 && defaults.maxMessages == 2048 && defaults.maxContentParts == 1024)
+        #expect(defaults.drainTimeoutMilliseconds < 30_000, "below Kubernetes' default 30 s grace period")
+        let set = try AirlockConfiguration.load(
+            path: nil,
+            environment: [
+                "AIRLOCK_MAX_MODEL_LENGTH": "64", "AIRLOCK_MAX_MESSAGES": "10", "AIRLOCK_MAX_CONNECTIONS": "100",
+                "AIRLOCK_MAX_UPSTREAM_EVENT_BYTES": "1MiB",
+            ]
+        ).limits
+        #expect(set.maxModelLength == 64 && set.maxMessages == 10 && set.maxConnections == 100)
+        #expect(set.maxUpstreamEventBytes == 1 << 20)
+        for (name, value) in [
+            ("AIRLOCK_MAX_MODEL_LENGTH", "4"), ("AIRLOCK_MAX_MESSAGES", "0"), ("AIRLOCK_MAX_CONNECTIONS", "-1"),
+            ("AIRLOCK_MAX_MESSAGES", "9223372036854775808"), ("AIRLOCK_CLIENT_IDLE_TIMEOUT_MS", "0"),
+        ] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") {
+                try AirlockConfiguration.load(path: nil, environment: [name: value])
+            }
+        }
     }
 }

@@ -60,4 +60,42 @@ import Upstream
         #expect(!AdminAuthMiddleware.constantTimeEquals(Array("abc".utf8), Array("abd".utf8)))
         #expect(!AdminAuthMiddleware.constantTimeEquals(Array("abc".utf8), Array("abcd".utf8)))
     }
+
+    @Test func withoutATokenAndListeningBeyondLoopbackTheAdminRoutesAreOff() async throws {
+        // Listening on every interface with no token: even a loopback client (a same-host proxy) is refused.
+        try await AirlockHarness.withRunning(environment: ["AIRLOCK_LISTEN": "0.0.0.0:0"]) { airlock in
+            for path in ["/airlock/config", "/airlock/stats", "/airlock/dashboard"] {
+                let (response, json) = try await airlock.json("GET", path)
+                #expect(response.status == 403, "\(path)")
+                #expect((json["error"] as? [String: Any])?["code"] as? String == "admin_disabled")
+            }
+            let (health, _) = try await airlock.json("GET", "/healthz")
+            #expect(health.status == 200)
+        }
+    }
+
+    @Test func adminAccessFollowsTheListenAddress() {
+        #expect(AdminAccess(token: nil, listenHost: "127.0.0.1") == .loopbackOnly)
+        #expect(AdminAccess(token: nil, listenHost: "127.0.0.2") == .loopbackOnly)
+        #expect(AdminAccess(token: nil, listenHost: "localhost") == .loopbackOnly)
+        #expect(AdminAccess(token: nil, listenHost: "::1") == .loopbackOnly)
+        #expect(AdminAccess(token: nil, listenHost: "[::1]") == .loopbackOnly)
+        #expect(AdminAccess(token: nil, listenHost: "0.0.0.0") == .off)
+        #expect(AdminAccess(token: nil, listenHost: "::") == .off)
+        #expect(AdminAccess(token: nil, listenHost: "10.0.0.5") == .off)
+        #expect(AdminAccess(token: token, listenHost: "0.0.0.0") == .token(token))
+        #expect(AdminAccess(token: nil, listenHost: "0.0.0.0").summary.contains("off"))
+    }
+
+    @Test func everyAdminDurationThatOverflowedIsAClientError() throws {
+        for text in [
+            "9223372036854775807d", "9223372036854775807s", "153722867280912931m", "2562047788015216h", "106751991167301d",
+            "99999999999999999999999d", "-1d", "0s", "8d", "604801s", "1e9s", "d", "", "15", "1.5h", String(repeating: "9", count: 5000) + "s",
+        ] {
+            #expect(throws: AirlockHTTPError.self, "\(text)") { try AdminQuery.duration(text, name: "window") }
+        }
+        #expect(try AdminQuery.duration("7d", name: "window") == .seconds(7 * 86_400))
+        #expect(try AdminQuery.duration("604800s", name: "window") == .seconds(604_800))
+        #expect(try AdminQuery.duration("15m", name: "window") == .seconds(900))
+    }
 }

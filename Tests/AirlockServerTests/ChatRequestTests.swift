@@ -77,4 +77,38 @@ import Testing
         #expect(json.hasPrefix(#"{"error":{"#))
         #expect(json.contains(#""type":"invalid_request_error""#))
     }
+
+    @Test func limitsOnModelMessagesAndPartsAreClientErrors() throws {
+        let limits = ChatRequest.Limits(maxModelLength: 16, maxMessages: 3, maxContentParts: 4)
+        func code(_ body: String) -> (param: String?, code: String?)? {
+            do {
+                _ = try ChatRequest.parse(Array(body.utf8), limits: limits)
+                return nil
+            } catch {
+                let http = AirlockHTTPError(error)
+                #expect(http.status.code == 400)
+                return (http.param, http.code)
+            }
+        }
+        let message = #"{"role":"user","content":"x"}"#
+        // Model: at most 16 bytes, no control or line-separator characters (a newline would forge log lines).
+        #expect(code(#"{"model":"qwen-plus-16byte","messages":[\#(message)]}"#) == nil)
+        #expect(code(#"{"model":"qwen-plus-17bytes","messages":[\#(message)]}"#)! == ("model", "string_above_max_length"))
+        #expect(code(#"{"model":"qwen\nfake log","messages":[\#(message)]}"#)! == ("model", "invalid_value"))
+        #expect(code(#"{"model":"qwen\u2028x","messages":[\#(message)]}"#)! == ("model", "invalid_value"))
+        #expect(code(#"{"model":"qwen\u0000","messages":[\#(message)]}"#)! == ("model", "invalid_value"))
+        // Messages: at most 3.
+        let three = Array(repeating: message, count: 3).joined(separator: ",")
+        let four = Array(repeating: message, count: 4).joined(separator: ",")
+        #expect(code(#"{"model":"qwen-plus","messages":[\#(three)]}"#) == nil)
+        #expect(code(#"{"model":"qwen-plus","messages":[\#(four)]}"#)! == ("messages", "array_above_max_length"))
+        // Content parts: at most 4 across the request.
+        let part = #"{"type":"text","text":"p"}"#
+        let twoParts = #"{"role":"user","content":[\#(part),\#(part)]}"#
+        let threeParts = #"{"role":"user","content":[\#(part),\#(part),\#(part)]}"#
+        #expect(code(#"{"model":"qwen-plus","messages":[\#(twoParts),\#(twoParts)]}"#) == nil)
+        #expect(
+            code(#"{"model":"qwen-plus","messages":[\#(twoParts),\#(threeParts)]}"#)!
+                == ("messages[1].content", "array_above_max_length"))
+    }
 }

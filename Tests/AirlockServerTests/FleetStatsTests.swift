@@ -129,6 +129,17 @@ import Upstream
                 #expect(!text.contains("PROJECT-ZEUS"), "nor what a rule matched")
                 let (bad, _) = try await first.json("GET", "/airlock/stats?window=forever")
                 #expect(bad.status == 400)
+                // Values that once overflowed (and killed the process) are client errors, and the process stays up.
+                for value in ["9223372036854775807d", "106751991167301d", "9223372036854775807s"] {
+                    let (stats, _) = try await first.json("GET", "/airlock/stats?window=\(value)")
+                    #expect(stats.status == 400, "window=\(value)")
+                    let (outcomes, _) = try await first.json("GET", "/airlock/outcomes?since=\(value)")
+                    #expect(outcomes.status == 400, "since=\(value)")
+                }
+                let (limit, _) = try await first.json("GET", "/airlock/outcomes?since=10m&limit=9223372036854775807")
+                #expect(limit.status == 200)
+                let (health, _) = try await first.json("GET", "/healthz")
+                #expect(health.status == 200)
             }
         }
     }

@@ -70,7 +70,7 @@ import Testing
         var sent: [UInt8] = []
         for event in events {
             var step = answer.feed(event: event)
-            if case .judge(let text) = step {
+            if case .judge(let text, _) = step {
                 step = answer.judged(
                     OutputInspection(
                         decision: .allow, text: text, isModified: false, findings: [], failures: [], refusal: nil),
@@ -183,11 +183,12 @@ import Testing
     @Test func theModelChecksReadTheAnswerWithPlaceholdersKept() async throws {
         var answer = StreamedAnswer(classifier: OutcomeClassifier(), inspection: try await Self.inspection(), assembles: false)
         _ = answer.feed(event: Self.content("Write to <EMAIL_1>", finish: "stop"))
-        guard case .judge(let text) = answer.feed(event: Self.done) else {
+        guard case .judge(let text, let complete) = answer.feed(event: Self.done) else {
             Issue.record("no judgement asked for")
             return
         }
         #expect(text == "Write to <EMAIL_1>")
+        #expect(complete)
         // A block from the model checks stops the answer before [DONE].
         let step = answer.judged(
             OutputInspection(
@@ -239,5 +240,60 @@ import Testing
         let blocked = await WholeAnswerInspection.inspect(parsedSecret, body: secret, policy: policy)
         #expect(blocked.blockedBy == ["demo-key"])
     }
-}
 
+    @Test func indexesOutOfRangeStopTheStreamAndHugeNumbersNeverTrap() {
+        func run(_ chunk: String) -> StreamedAnswer.Ending {
+            var answer = StreamedAnswer(classifier: OutcomeClassifier(), inspection: nil, assembles: true)
+            return Self.run(&answer, [Self.event(chunk), Self.done]).ending
+        }
+        // 1e300 is not an integer index: the choice's position stands in, as for a missing index.
+        let huge = run(#"{"choices":[{"index":1e300,"delta":{"content":"Hi"},"finish_reason":"stop"}]}"#)
+        #expect(huge.outcome == .ok && huge.completion?.content == "Hi")
+        for chunk in [
+            #"{"choices":[{"index":9223372036854775807,"delta":{"content":"Hi"}}]}"#,
+            #"{"choices":[{"index":-1,"delta":{"content":"Hi"}}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":100000,"function":{"arguments":"{}"}}]}}]}"#,
+        ] {
+            let ending = run(chunk)
+            #expect(ending.outcome == .failureMalformed, "\(chunk)")
+            #expect(ending.error == "upstream_malformed_response")
+            #expect(ending.completion == nil)
+        }
+    }
+
+    @Test func anAnswerPastWhatIsKeptStreamsOnButIsNeitherStoredNorJudgedAsWhole() async throws {
+        var answer = StreamedAnswer(
+            classifier: OutcomeClassifier(), inspection: try await Self.inspection(), assembles: true, maxKeptBytes: 64)
+        var sent = ""
+        var judgedComplete: Bool?
+        let events = (0..<10).map { _ in Self.content("0123456789 ") } + [Self.content("", finish: "stop"), Self.done]
+        for event in events {
+            var step = answer.feed(event: event)
+            if case .judge(let text, let complete) = step {
+                judgedComplete = complete
+                #expect(text.utf8.count <= 64)
+                step = answer.judged(
+                    OutputInspection(decision: .allow, text: text, isModified: false, findings: [], failures: [], refusal: nil),
+                    took: .zero)
+            }
+            if case .send(let bytes) = step { sent += String(decoding: bytes, as: UTF8.self) }
+        }
+        let ending = answer.finish(transport: nil)
+        #expect(judgedComplete == false)
+        #expect(Self.joined(sent) == String(repeating: "0123456789 ", count: 10), "the client gets the whole answer")
+        #expect(ending.outcome == .ok)
+        #expect(ending.completion == nil, "an answer Airlock did not keep whole is not stored")
+    }
+
+    @Test func anOversizedEventEndsTheStreamWithItsOwnError() {
+        var answer = StreamedAnswer(classifier: OutcomeClassifier(), inspection: nil, assembles: true)
+        _ = answer.feed(event: Self.content("Hello"))
+        answer.eventOverflowed()
+        let ending = answer.finish(transport: nil)
+        #expect(ending.outcome == .failureMalformed)
+        #expect(ending.error == "upstream_event_too_large")
+        let tail = String(decoding: ending.tail, as: UTF8.self)
+        #expect(tail.contains(#""code":"upstream_event_too_large""#))
+        #expect(tail.hasSuffix("x-airlock-outcome: failure_malformed\n\n"))
+    }
+}

@@ -46,3 +46,36 @@ import ChatWire
         #expect(SSEFramer.data(of: Array(": keepalive\n\n".utf8)) == nil)
     }
 }
+
+@Suite struct SSEFramerBoundTests {
+    @Test func anEventPastTheBoundStopsTheFramerWhetherItEndsOrNot() {
+        // Whole in one chunk, after a small event.
+        var framer = SSEFramer(maxEventBytes: 64)
+        let small = Array("data: {\"a\":1}\n\n".utf8)
+        let big = Array(("data: " + String(repeating: "x", count: 100) + "\n\n").utf8)
+        #expect(framer.append(small + big) == [small])
+        #expect(framer.overflowed)
+        #expect(framer.append(small).isEmpty)
+        // Never ending: `data: ` and an endless line, fed in pieces; the buffer never holds more than the bound.
+        var endless = SSEFramer(maxEventBytes: 1024)
+        _ = endless.append(Array("data: ".utf8))
+        var chunks = 0
+        while !endless.overflowed && chunks < 100 {
+            #expect(endless.append([UInt8](repeating: 0x61, count: 100)).isEmpty)
+            chunks += 1
+        }
+        #expect(endless.overflowed)
+        #expect(chunks == 11)
+        #expect(endless.finish() == nil)
+    }
+
+    @Test func eventsUpToTheBoundPass() {
+        var framer = SSEFramer(maxEventBytes: 16)
+        let event = Array("data: 123456789\n\n".utf8)  // 17 bytes
+        let fits = Array("data: 12345678\n\n".utf8)  // 16 bytes
+        #expect(framer.append(fits) == [fits])
+        #expect(!framer.overflowed)
+        #expect(framer.append(event).isEmpty)
+        #expect(framer.overflowed)
+    }
+}

@@ -172,6 +172,10 @@ def airlock_pod(documents):
     pytest.fail(f"{relative(KUBERNETES)}: no Deployment has a container named airlock")
 
 
+# Secrets the operator creates and the manifest must not define (so no placeholder can serve as their value).
+OPERATOR_SECRETS = {"airlock-admin"}
+
+
 def container_env(container, secrets):
     """The container's environment, with secretKeyRef values read from the manifest's Secrets."""
     env = {}
@@ -180,6 +184,10 @@ def container_env(container, secrets):
             env[item["name"]] = str(item["value"])
         elif "secretKeyRef" in item.get("valueFrom", {}):
             ref = item["valueFrom"]["secretKeyRef"]
+            if ref["name"] in OPERATOR_SECRETS:
+                # Created by the operator, never in the manifest: stand in a generated value.
+                env[item["name"]] = "3f9c2a7be81d4c06a5f1e2d9b7c4a810"
+                continue
             secret = secrets[ref["name"]]
             data = secret.get("stringData") or {}
             env[item["name"]] = str(data.get(ref["key"], "placeholder"))
@@ -339,8 +347,21 @@ def test_kubernetes_mounts_rules_from_a_configmap_and_the_key_from_a_secret(kube
     for container in pod["containers"]:
         for item in container.get("env", []):
             ref = item.get("valueFrom", {}).get("secretKeyRef") or item.get("valueFrom", {}).get("configMapKeyRef")
-            if ref:
+            if ref and ref["name"] not in OPERATOR_SECRETS:
                 assert ref["name"] in secrets or ref["name"] in configmaps, f"{ref['name']} is not defined"
+
+
+def test_kubernetes_admin_token_is_required_and_has_no_placeholder(kubernetes):
+    _, _, airlock = airlock_pod(kubernetes)
+    secrets = objects(kubernetes, "Secret")
+    env = {item["name"]: item for item in airlock.get("env", [])}
+    ref = env["AIRLOCK_ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert not ref.get("optional", False), "without the token the pod must not start (admin routes would be off)"
+    assert ref["name"] in OPERATOR_SECRETS and ref["name"] not in secrets, "the manifest must not ship the token"
+    for secret in secrets.values():
+        assert "AIRLOCK_ADMIN_TOKEN" not in (secret.get("stringData") or secret.get("data") or {})
+    with open(KUBERNETES) as handle:
+        assert f"create secret generic {ref['name']}" in handle.read(), "the file says how to create it"
 
 
 def test_kubernetes_sidecar_is_sized_for_its_memory_budget(kubernetes):

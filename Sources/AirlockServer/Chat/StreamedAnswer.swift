@@ -18,8 +18,9 @@ struct StreamedAnswer {
         /// Write these bytes (possibly none) and read on.
         case send([UInt8])
         /// The answer is complete: run the model-based checks on `answer` (output rules applied, placeholders
-        /// kept), then call `judged(_:)`.
-        case judge(answer: String)
+        /// kept), then call `judged(_:)`. `complete` is false when the answer outgrew what is kept and `answer` is
+        /// only its opening.
+        case judge(answer: String, complete: Bool)
         /// Stop reading the upstream: write these bytes, then call `finish`.
         case stop([UInt8])
     }
@@ -99,12 +100,26 @@ struct StreamedAnswer {
     private var usage: CachedCompletion.Usage?
     private var lastChunk: (id: JSONValue?, created: JSONValue?, model: JSONValue?) = (nil, nil, nil)
 
+    /// What one stream may make Airlock keep: choices and tool calls by index, and the answer's text.
+    static let maxChoices = 64
+    static let maxToolCalls = 128
+    private let maxKeptBytes: Int
+    private var keptBytes = 0
+    /// The answer outgrew `maxKeptBytes`: it still streams (and every byte is still scanned), but it is not stored,
+    /// and the model-based checks are told they see only its opening.
+    private(set) var truncated = false
+    /// An upstream event outgrew the framer's bound.
+    private(set) var eventTooLarge = false
+    /// A choice or tool-call index out of range.
+    private var indexOutOfRange = false
+
     private(set) var findings: [Finding] = []
     private(set) var failures: [RuleFailure] = []
     private(set) var inspectionTime: Duration = .zero
 
     /// `assembles`: keep what the cache needs (reasoning, tool calls, usage) besides the content.
-    init(classifier: OutcomeClassifier, inspection: Inspection?, assembles: Bool) {
+    init(classifier: OutcomeClassifier, inspection: Inspection?, assembles: Bool, maxKeptBytes: Int = 8 << 20) {
+        self.maxKeptBytes = maxKeptBytes
         self.classifier = classifier
         self.inspection = inspection
         self.assembles = assembles
@@ -114,7 +129,15 @@ struct StreamedAnswer {
     var answer: String { content[0] ?? content.sorted { $0.key < $1.key }.first?.value ?? "" }
 
     /// Whether the stream ended with both a finish reason and `[DONE]`, and no error: the only streams stored.
-    var endedCleanly: Bool { sawDone && finishReason != nil && errorOutcome == nil && !malformed && blockedBy == nil }
+    var endedCleanly: Bool {
+        sawDone && finishReason != nil && errorOutcome == nil && !malformed && blockedBy == nil && !truncated
+    }
+
+    /// The framer gave up on an event larger than its bound: the stream stops as `failure_malformed`.
+    mutating func eventOverflowed() {
+        eventTooLarge = true
+        malformed = true
+    }
 
     /// The outcome as things stand.
     var outcome: Outcome {
@@ -154,6 +177,11 @@ struct StreamedAnswer {
         for (position, rawChoice) in choices.enumerated() {
             guard case .object(var choice) = rawChoice else { continue }
             let index = choice["index"]?.numberValue?.int ?? position
+            guard (0..<Self.maxChoices).contains(index) else {
+                indexOutOfRange = true
+                malformed = true
+                return .stop([])
+            }
             let finished: Bool
             if case .string(let reason)? = choice["finish_reason"] {
                 finishReason = reason
@@ -167,6 +195,10 @@ struct StreamedAnswer {
                 switch inspect(delta: &delta, choice: index, finished: finished) {
                 case .blocked(let rules):
                     blockedBy = rules
+                    return .stop([])
+                case .outOfRange:
+                    indexOutOfRange = true
+                    malformed = true
                     return .stop([])
                 case .changed:
                     choice["delta"] = .object(delta)
@@ -221,7 +253,12 @@ struct StreamedAnswer {
         var errorCode: String?
         if !sawDone {
             if errorOutcome == nil {
-                let error = ChatCompletionsRoute.streamError(for: outcome, transport: transport)
+                let error =
+                    eventTooLarge
+                    ? ChatCompletionsRoute.eventTooLargeError
+                    : indexOutOfRange
+                        ? ChatCompletionsRoute.indexOutOfRangeError
+                        : ChatCompletionsRoute.streamError(for: outcome, transport: transport)
                 errorCode = error.code
                 tail += Array("data: ".utf8) + error.body + Array("\n\n".utf8)
             }
@@ -243,6 +280,7 @@ struct StreamedAnswer {
     private enum DeltaResult {
         case unchanged, changed
         case blocked([String])
+        case outOfRange
     }
 
     /// Runs one delta's texts through their scanners (or just records them), rewriting the delta where the text
@@ -271,6 +309,7 @@ struct StreamedAnswer {
             for (position, rawCall) in calls.enumerated() {
                 guard case .object(var call) = rawCall else { continue }
                 let callIndex = call["index"]?.numberValue?.int ?? position
+                guard (0..<Self.maxToolCalls).contains(callIndex) else { return .outOfRange }
                 seenCalls.insert(callIndex)
                 if choice == 0 && assembles {
                     var parts = toolCalls[callIndex] ?? ToolCallParts()
@@ -353,7 +392,13 @@ struct StreamedAnswer {
     }
 
     private mutating func append(_ text: String, to field: Field, choice: Int) {
-        guard !text.isEmpty else { return }
+        guard !text.isEmpty, !truncated else { return }
+        let kept = field == .content || (choice == 0 && assembles) ? text.utf8.count : 0
+        if keptBytes + kept > maxKeptBytes {
+            truncated = true
+            return
+        }
+        keptBytes += kept
         switch field {
         case .content:
             content[choice, default: ""] += text
@@ -395,7 +440,7 @@ struct StreamedAnswer {
         if inspection != nil {
             judging = true
             pending = bytes
-            return .judge(answer: answer)
+            return .judge(answer: answer, complete: !truncated)
         }
         return .send(bytes + Self.outcomeComment(outcome) + event)
     }

@@ -16,16 +16,55 @@ public struct AirlockRequestContext: RequestContext, RemoteAddressRequestContext
     }
 }
 
-/// Guards `/airlock/*`: with a token, `Authorization: Bearer <token>` is required (compared in constant time); without
-/// one, only loopback clients are answered.
+/// Who may use the admin routes (`/airlock/*`).
+public enum AdminAccess: Sendable, Equatable {
+    /// `Authorization: Bearer <token>` is required (compared in constant time).
+    case token(String)
+    /// No token, and Airlock itself listens on loopback: only loopback clients are answered. A proxy or mesh sidecar
+    /// on the same host could still reach Airlock from loopback, which is why this holds only when Airlock does not
+    /// listen beyond the host at all.
+    case loopbackOnly
+    /// No token and a listen address beyond loopback: the admin routes answer no one.
+    case off
+
+    public init(token: String?, listenHost: String) {
+        if let token {
+            self = .token(token)
+        } else if Self.isLoopbackHost(listenHost) {
+            self = .loopbackOnly
+        } else {
+            self = .off
+        }
+    }
+
+    /// `127.0.0.0/8`, `::1` and `localhost`; `0.0.0.0`, `::` and every other address are not loopback.
+    public static func isLoopbackHost(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+    }
+
+    /// For the start-up log.
+    public var summary: String {
+        switch self {
+        case .token: "admin routes (/airlock/*) need the admin token"
+        case .loopbackOnly:
+            "no AIRLOCK_ADMIN_TOKEN is set and Airlock listens on loopback: the admin routes (/airlock/*) answer any loopback client"
+        case .off:
+            "no AIRLOCK_ADMIN_TOKEN is set and Airlock listens beyond loopback: the admin routes (/airlock/*) are off"
+        }
+    }
+}
+
+/// Guards `/airlock/*` according to ``AdminAccess``.
 struct AdminAuthMiddleware: RouterMiddleware {
     typealias Context = AirlockRequestContext
-    let token: String?
+    let access: AdminAccess
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if let token {
+        switch access {
+        case .token(let token):
             guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
                 Self.constantTimeEquals(Array(header.utf8.dropFirst(7)), Array(token.utf8))
             else {
@@ -33,13 +72,18 @@ struct AdminAuthMiddleware: RouterMiddleware {
                     status: .unauthorized, message: "Admin routes need Authorization: Bearer <AIRLOCK_ADMIN_TOKEN>.",
                     type: "airlock_admin_error", code: "unauthorized")
             }
-            return try await next(request, context)
-        }
-        guard Self.isLoopback(context.remoteAddress) else {
+        case .loopbackOnly:
+            guard Self.isLoopback(context.remoteAddress) else {
+                throw AirlockHTTPError(
+                    status: .forbidden,
+                    message: "No admin token is configured, so admin routes answer on loopback only. Set AIRLOCK_ADMIN_TOKEN.",
+                    type: "airlock_admin_error", code: "loopback_only")
+            }
+        case .off:
             throw AirlockHTTPError(
                 status: .forbidden,
-                message: "No admin token is configured, so admin routes answer on loopback only. Set AIRLOCK_ADMIN_TOKEN.",
-                type: "airlock_admin_error", code: "loopback_only")
+                message: "Admin routes are off: Airlock listens beyond loopback and no admin token is configured. Set AIRLOCK_ADMIN_TOKEN.",
+                type: "airlock_admin_error", code: "admin_disabled")
         }
         return try await next(request, context)
     }

@@ -18,17 +18,20 @@ struct ChatCompletionsRoute: Sendable {
     let classifier: OutcomeClassifier
     let cache: ChatCache?
     let maxRequestBytes: Int
+    let requestLimits: ChatRequest.Limits
     let metrics: AirlockMetrics
     /// The rule set to inspect with; nil runs without inspection.
     let rules: RuleSetStore?
     let maxHoldbackBytes: Int
+    /// Largest single SSE event accepted from the upstream.
+    let maxUpstreamEventBytes: Int
     let logger: Logger
 
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
         // Records the outcome, metrics, log line and ledger entry once, whichever way the request ends.
         let scope = RequestScope(logger: logger, metrics: metrics)
-        let parsed = await Self.readAndParse(request, limit: maxRequestBytes)
+        let parsed = await Self.readAndParse(request, limit: maxRequestBytes, limits: requestLimits)
         guard case .success(let parsedChat) = parsed else {
             if case .failure(let error) = parsed {
                 return try finish(
@@ -225,7 +228,9 @@ struct ChatCompletionsRoute: Sendable {
         let state: String
     }
 
-    private static func readAndParse(_ request: Request, limit: Int) async -> Result<ChatRequest, AirlockHTTPError> {
+    private static func readAndParse(
+        _ request: Request, limit: Int, limits: ChatRequest.Limits
+    ) async -> Result<ChatRequest, AirlockHTTPError> {
         let bytes: [UInt8]
         do {
             bytes = try await RequestBodyReader.read(request, limit: limit)
@@ -233,7 +238,7 @@ struct ChatCompletionsRoute: Sendable {
             return .failure(error)
         }
         do {
-            return .success(try ChatRequest.parse(bytes))
+            return .success(try ChatRequest.parse(bytes, limits: limits))
         } catch {
             return .failure(AirlockHTTPError(error))
         }
@@ -300,23 +305,30 @@ struct ChatCompletionsRoute: Sendable {
         scope.hold(headRecord)
         let classifier = self.classifier
         let assembles = storage?.store == true
+        let maxEventBytes = self.maxUpstreamEventBytes
         // Paced by the connection's event loop, so a fast upstream never holds the loop other clients need.
         let body = ResponseBody.paced(on: channel) { [headRecord] writer in
             var record = headRecord
             var answer = StreamedAnswer(classifier: classifier, inspection: inspection, assembles: assembles)
-            var framer = SSEFramer()
+            var framer = SSEFramer(maxEventBytes: maxEventBytes)
             var transportFailure: UpstreamError?
             var clientGone: (any Error)?
             do {
                 reading: for try await chunk in response.body {
                     var buffers: [ByteBuffer] = []
                     var stop = false
-                    for event in framer.append(chunk) {
+                    let events = framer.append(chunk)
+                    if framer.overflowed {
+                        answer.eventOverflowed()
+                        stop = true
+                    }
+                    for event in events {
                         var step = answer.feed(event: event)
-                        if case .judge(let text) = step, let policy {
+                        if case .judge(let text, let complete) = step, let policy {
                             // The answer is complete: the model-based rules and refusal detection judge it whole.
                             let started = ContinuousClock.now
-                            let models = await policy.ruleSet.inspectOutputModels(text: text, prompt: policy.messages)
+                            let models = await policy.ruleSet.inspectOutputModels(
+                                text: text, prompt: policy.messages, complete: complete)
                             step = answer.judged(models, took: ContinuousClock.now - started)
                         }
                         switch step {
@@ -387,6 +399,15 @@ struct ChatCompletionsRoute: Sendable {
         }
         return Response(status: .ok, headers: headers, body: body)
     }
+
+    static let eventTooLargeError = AirlockHTTPError(
+        status: .badGateway, message: "The upstream sent an event larger than Airlock accepts; the stream was stopped.",
+        type: "airlock_upstream_error", code: "upstream_event_too_large")
+
+    static let indexOutOfRangeError = AirlockHTTPError(
+        status: .badGateway,
+        message: "The upstream sent a choice or tool-call index out of range; the stream was stopped.",
+        type: "airlock_upstream_error", code: "upstream_malformed_response")
 
     static func streamError(for outcome: Outcome, transport: UpstreamError?) -> AirlockHTTPError {
         switch outcome {

@@ -115,7 +115,7 @@ public final class RemoteEmbedder: Embedder {
             bytes = try await response.collect(upTo: configuration.maxResponseBytes)
         } catch let error as UpstreamError {
             logger.warning("embeddings call failed", metadata: ["code": "\(error.code)"])
-            throw EmbeddingError(.remoteFailure, "embeddings call to \(url) failed: \(error)")
+            throw EmbeddingError(.remoteFailure, "embeddings call to \(Self.hostOnly(url)) failed: \(error)")
         }
 
         guard (200..<300).contains(status) else {
@@ -130,7 +130,7 @@ public final class RemoteEmbedder: Embedder {
         do {
             decoded = try JSONDecoder().decode(ResponseBody.self, from: Data(bytes))
         } catch {
-            throw EmbeddingError(.invalidResponse, "embeddings response from \(url) is not understood: \(error)")
+            throw EmbeddingError(.invalidResponse, "embeddings response from \(Self.hostOnly(url)) is not understood: \(error)")
         }
         var vectors = [[Float]?](repeating: nil, count: inputs.count)
         for item in decoded.data {
@@ -156,5 +156,13 @@ public final class RemoteEmbedder: Embedder {
     static func normalized(_ vector: [Float]) -> [Float] {
         let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
         return norm > 0 ? vector.map { $0 / norm } : vector
+    }
+
+    /// The URL's scheme, host and port, for error messages: never its credentials, path or query.
+    static func hostOnly(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return "the embeddings endpoint" }
+        var authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        return String(url[..<schemeEnd.upperBound]) + authority
     }
 }
