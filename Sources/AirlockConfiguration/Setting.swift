@@ -198,6 +198,15 @@ struct Setting: Sendable {
         .bytes(
             "limits.max_upstream_event_bytes", env: "AIRLOCK_MAX_UPSTREAM_EVENT_BYTES", default: 4 << 20,
             \.limits.maxUpstreamEventBytes),
+        .count(
+            "limits.inspection_threads", env: "AIRLOCK_INSPECTION_THREADS", default: 0, range: 0...256,
+            \.limits.inspectionThreads),
+        .count(
+            "limits.inspection_queue", env: "AIRLOCK_INSPECTION_QUEUE", default: 64, range: 0...100_000,
+            \.limits.inspectionQueue),
+        .milliseconds(
+            "limits.drain_timeout_ms", env: "AIRLOCK_DRAIN_TIMEOUT_MS", default: 20_000,
+            \.limits.drainTimeoutMilliseconds),
         Setting(
             "admin.token", env: ["AIRLOCK_ADMIN_TOKEN"], default: nil,
             expected:

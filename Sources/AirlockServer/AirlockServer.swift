@@ -35,6 +35,8 @@ public struct AirlockServer: Sendable {
     public let rules: RuleSetStore?
     /// Long-lived engines the server owns besides its own parts (a local embedding engine's threads).
     let engineServices: [any Service]
+    /// Threads for CPU-heavy request work, off the event loops (see ``WorkPool``).
+    public let workPool: WorkPool
 
     /// `redis` nil runs without fleet stats and ledger; `cache` nil runs without the cache; `rules` nil without
     /// inspection. Built by ``AirlockApplication/make(configuration:logger:overrides:)``.
@@ -44,6 +46,8 @@ public struct AirlockServer: Sendable {
         logger: Logger
     ) {
         self.engineServices = engineServices
+        self.workPool = WorkPool(
+            threads: configuration.limits.inspectionThreads, queue: configuration.limits.inspectionQueue)
         self.configuration = configuration
         self.cache = cache
         self.cacheStores = cacheStores
@@ -85,6 +89,7 @@ public struct AirlockServer: Sendable {
         }
         let chat = ChatCompletionsRoute(
             router: upstreamRouter, classifier: classifier, cache: chatCache, maxRequestBytes: configuration.maxRequestBytes,
+            pool: workPool,
             requestLimits: ChatRequest.Limits(
                 maxModelLength: configuration.limits.maxModelLength, maxMessages: configuration.limits.maxMessages,
                 maxContentParts: configuration.limits.maxContentParts),
@@ -97,7 +102,9 @@ public struct AirlockServer: Sendable {
             router: upstreamRouter, classifier: classifier, path: "/models", name: "models",
             maxRequestBytes: configuration.maxRequestBytes, metrics: metrics, logger: logger)
         let metrics = self.metrics
+        let workPool = self.workPool
         router.get("/metrics") { _, _ in
+            metrics.setWorkAdmitted(workPool.admitted)
             let text = metrics.render()
             return Response(
                 status: .ok,
@@ -211,7 +218,7 @@ public struct AirlockServer: Sendable {
     ) -> some ApplicationProtocol {
         // Shut down in reverse: the server first, then the stats' last flush, the queued cache stores, the cache, then
         // Redis, the embedding engine, and libcurl.
-        var services: [any Service] = [upstream] + engineServices
+        var services: [any Service] = [upstream] + engineServices + [workPool]
         if let redis { services.append(redis) }
         if let cache { services.append(cache) }
         if let cacheStores { services.append(cacheStores) }

@@ -66,10 +66,17 @@ extension RuleSet {
                 modified = true
             }
         }
-        return PromptInspection(
+        let omitted = max(0, findings.count - Self.maxReportedFindings)
+        if omitted > 0 { findings.removeLast(omitted) }
+        var inspection = PromptInspection(
             decision: blocking.isEmpty ? .allow : .block(rules: Self.unique(blocking)), messages: output,
             isModified: modified, tokens: tokens, findings: findings, failures: failures)
+        inspection.omittedFindings = omitted
+        return inspection
     }
+
+    /// Findings listed per inspection (metrics, log line, ledger); the rest are counted in `omittedFindings`.
+    public static let maxReportedFindings = 1000
 
     // MARK: - Shared machinery
 

@@ -15,6 +15,8 @@ public struct AirlockHTTPError: Error, HTTPResponseError, Sendable, Equatable {
     public var code: String?
     /// The ids of the rules behind an `airlock_policy` error.
     public var rules: [String]?
+    /// Seconds for a `Retry-After` header (load shed).
+    public var retryAfterSeconds: Int?
 
     public init(
         status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil,
@@ -37,7 +39,21 @@ public struct AirlockHTTPError: Error, HTTPResponseError, Sendable, Equatable {
         AirlockHTTPError(status: .badRequest, message: message, type: "invalid_request_error", param: param, code: code)
     }
 
-    public var headers: HTTPFields { [.contentType: "application/json"] }
+    public var headers: HTTPFields {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        if let retryAfterSeconds { fields[.retryAfter] = String(retryAfterSeconds) }
+        return fields
+    }
+
+    /// Airlock's own pool for CPU-heavy work is full: the request is turned away at once rather than queued.
+    public static let overloaded = {
+        var error = AirlockHTTPError(
+            status: .tooManyRequests,
+            message: "Airlock is busy inspecting other requests; retry after the time in Retry-After.",
+            type: "airlock_overloaded", code: "airlock_overloaded")
+        error.retryAfterSeconds = 1
+        return error
+    }()
 
     public var body: [UInt8] {
         struct Envelope: Encodable {

@@ -23,6 +23,8 @@ final class AirlockMetrics: Sendable {
     let overhead: DurationHistogram
     let embedding: DurationHistogram
     private let redisErrors: [String: Prometheus.Counter]
+    private let shed: Prometheus.Counter
+    private let workAdmitted: Prometheus.Gauge
     private let redisErrorsSeen = Mutex<[String: Int]>([:])
     private let redisStatistics: RedisStatistics?
 
@@ -113,7 +115,19 @@ final class AirlockMetrics: Sendable {
             redisErrors[kind] = registry.makeCounter(descriptor: redisErrorsName, labels: [("kind", kind)])
         }
         self.redisErrors = redisErrors
+        self.shed = registry.makeCounter(
+            descriptor: Self.descriptor(
+                "airlock_shed_total",
+                "Requests turned away with 429 and Retry-After because the pool for CPU-heavy work (parsing and inspecting large prompts and answers) was full."),
+            labels: [("reason", "work_pool")])
+        self.workAdmitted = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "airlock_work_pool_admitted", "Pieces of CPU-heavy work running or waiting on the work pool."))
     }
+
+    func recordShed() { shed.increment() }
+
+    func setWorkAdmitted(_ count: Int) { workAdmitted.set(Int64(count)) }
 
     /// Brings the Redis error counters up to the client's own counts (read when /metrics is scraped).
     private func syncRedisErrors() {

@@ -18,6 +18,8 @@ struct ChatCompletionsRoute: Sendable {
     let classifier: OutcomeClassifier
     let cache: ChatCache?
     let maxRequestBytes: Int
+    /// Where parsing and inspection of large bodies run (never on the event loops); full means shed.
+    let pool: WorkPool
     let requestLimits: ChatRequest.Limits
     let metrics: AirlockMetrics
     /// The rule set to inspect with; nil runs without inspection.
@@ -31,7 +33,17 @@ struct ChatCompletionsRoute: Sendable {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
         // Records the outcome, metrics, log line and ledger entry once, whichever way the request ends.
         let scope = RequestScope(logger: logger, metrics: metrics)
-        let parsed = await Self.readAndParse(request, limit: maxRequestBytes, limits: requestLimits)
+        let requestBytes: [UInt8]
+        do {
+            requestBytes = try await RequestBodyReader.read(request, limit: maxRequestBytes)
+        } catch {
+            return try finish(
+                error: error, outcome: .invalidRequest, record: &record, scope: scope, request: request, context: context)
+        }
+        let limits = requestLimits
+        guard let parsed = await heavy(requestBytes.count, { Self.parse(requestBytes, limits: limits) }) else {
+            return try shed(record: &record, scope: scope, request: request, context: context)
+        }
         guard case .success(let parsedChat) = parsed else {
             if case .failure(let error) = parsed {
                 return try finish(
@@ -48,7 +60,10 @@ struct ChatCompletionsRoute: Sendable {
         if let ruleSet = rules?.current {
             let (texts, sources) = chat.inspectedTexts()
             let started = ContinuousClock.now
-            let inspection = await ruleSet.inspectPrompt(messages: texts)
+            let size = texts.reduce(0) { $0 + $1.content.utf8.count }
+            guard let inspection = await heavy(size, { await ruleSet.inspectPrompt(messages: texts) }) else {
+                return try shed(record: &record, scope: scope, request: request, context: context)
+            }
             metrics.inspection.recordDuration(scope: "prompt", ContinuousClock.now - started)
             metrics.inspection.record(findings: inspection.findings, scope: "prompt")
             metrics.inspection.record(failures: inspection.failures)
@@ -170,7 +185,11 @@ struct ChatCompletionsRoute: Sendable {
             var stored = answer
             if let policy, let parsed = answer, outcome == .ok || outcome == .refusalModel {
                 let started = ContinuousClock.now
-                let inspected = await WholeAnswerInspection.inspect(parsed, body: body, policy: policy)
+                let answerBody = body
+                // An answer already paid for is never shed: it waits for a pool thread instead.
+                let inspected = await heavyAnswer(body.count) {
+                    await WholeAnswerInspection.inspect(parsed, body: answerBody, policy: policy)
+                }
                 metrics.inspection.recordDuration(scope: "output", ContinuousClock.now - started)
                 metrics.inspection.record(findings: inspected.findings, scope: "output")
                 metrics.inspection.record(failures: inspected.failures)
@@ -228,15 +247,37 @@ struct ChatCompletionsRoute: Sendable {
         let state: String
     }
 
-    private static func readAndParse(
-        _ request: Request, limit: Int, limits: ChatRequest.Limits
-    ) async -> Result<ChatRequest, AirlockHTTPError> {
-        let bytes: [UInt8]
+    /// Work on at most this many bytes runs inline; more goes to the work pool. A 16 KiB prompt costs well under a
+    /// millisecond of regex, less than the hop to a pool thread and back would save anyone.
+    static let inlineWorkBytes = 16 * 1024
+
+    /// Runs `body` inline when it concerns at most `inlineWorkBytes` bytes, else on the work pool; nil when the pool is
+    /// full (the caller sheds the request).
+    func heavy<T: Sendable>(_ bytes: Int, _ body: @Sendable () async -> T) async -> T? {
+        if bytes <= Self.inlineWorkBytes { return await body() }
         do {
-            bytes = try await RequestBodyReader.read(request, limit: limit)
+            return try await pool.run(body)
         } catch {
-            return .failure(error)
+            metrics.recordShed()
+            return nil
         }
+    }
+
+    /// Like `heavy`, for work on an answer the upstream already produced: admitted past the pool's bound, never shed.
+    func heavyAnswer<T: Sendable>(_ bytes: Int, _ body: @Sendable () async -> T) async -> T {
+        if bytes <= Self.inlineWorkBytes { return await body() }
+        return await pool.runAdmitted(body)
+    }
+
+    private func shed(
+        record: inout RequestRecord, scope: RequestScope, request: Request, context: some RequestContext
+    ) throws -> Response {
+        try finish(
+            error: .overloaded, outcome: .failureRateLimited, record: &record, scope: scope, request: request,
+            context: context)
+    }
+
+    private static func parse(_ bytes: [UInt8], limits: ChatRequest.Limits) -> Result<ChatRequest, AirlockHTTPError> {
         do {
             return .success(try ChatRequest.parse(bytes, limits: limits))
         } catch {
@@ -327,8 +368,10 @@ struct ChatCompletionsRoute: Sendable {
                         if case .judge(let text, let complete) = step, let policy {
                             // The answer is complete: the model-based rules and refusal detection judge it whole.
                             let started = ContinuousClock.now
-                            let models = await policy.ruleSet.inspectOutputModels(
-                                text: text, prompt: policy.messages, complete: complete)
+                            let models = await heavyAnswer(text.utf8.count) {
+                                await policy.ruleSet.inspectOutputModels(
+                                    text: text, prompt: policy.messages, complete: complete)
+                            }
                             step = answer.judged(models, took: ContinuousClock.now - started)
                         }
                         switch step {

@@ -247,6 +247,10 @@ final class ScanGroup: Sendable {
 
 extension RegexScanResult {
     /// Hits that change the text, without overlaps: higher priority first, then longer, then earlier. Sorted by start.
+    ///
+    /// Linear in the text and the hits (after the sort): which bytes are taken is a bitmap over the subject, so each
+    /// candidate costs its own length, never a comparison with every hit chosen before it. (Comparing with every
+    /// chosen hit took 24 s for a 1 MiB prompt of 145,000 e-mail addresses.)
     func transformingHits(where include: (RegexHit) -> Bool) -> [RegexHit] {
         let candidates = hits.filter(include).sorted {
             if $0.rule.definition.priority != $1.rule.definition.priority {
@@ -255,10 +259,48 @@ extension RegexScanResult {
             if $0.range.count != $1.range.count { return $0.range.count > $1.range.count }
             return $0.range.lowerBound < $1.range.lowerBound
         }
+        guard candidates.count > 1 else { return candidates }
+        let end = candidates.reduce(0) { max($0, $1.range.upperBound) }
+        var taken = ByteBitmap(count: end)
         var chosen: [RegexHit] = []
-        for hit in candidates where !chosen.contains(where: { $0.range.overlaps(hit.range) }) {
+        for hit in candidates where !taken.anySet(hit.range) {
+            taken.set(hit.range)
             chosen.append(hit)
         }
         return chosen.sorted { $0.range.lowerBound < $1.range.lowerBound }
+    }
+}
+
+/// One bit per byte of a text: which bytes a chosen hit already covers.
+struct ByteBitmap {
+    private var words: [UInt64]
+
+    init(count: Int) {
+        words = [UInt64](repeating: 0, count: (count + 63) / 64)
+    }
+
+    /// Whether any byte of `range` is set. Costs about `range.count / 64` word reads.
+    func anySet(_ range: Range<Int>) -> Bool {
+        guard !range.isEmpty else { return false }
+        for (index, mask) in Self.masks(range) where words[index] & mask != 0 { return true }
+        return false
+    }
+
+    mutating func set(_ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        for (index, mask) in Self.masks(range) { words[index] |= mask }
+    }
+
+    /// Each word index `range` touches, with the mask of its bits in that word.
+    private static func masks(_ range: Range<Int>) -> some Sequence<(Int, UInt64)> {
+        let first = range.lowerBound >> 6
+        let last = (range.upperBound - 1) >> 6
+        return (first...last).lazy.map { index in
+            let low = index == first ? range.lowerBound & 63 : 0
+            let high = index == last ? (range.upperBound - 1) & 63 : 63
+            let width = high - low + 1
+            let mask: UInt64 = width == 64 ? ~0 : ((1 << UInt64(width)) - 1) << UInt64(low)
+            return (index, mask)
+        }
     }
 }

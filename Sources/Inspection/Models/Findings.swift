@@ -80,8 +80,12 @@ public struct PromptInspection: Sendable {
     public var isModified: Bool
     /// Placeholders put into `messages`, to restore in the answer (`OutputScanner`, `TokenizationMap.restore`).
     public var tokens: TokenizationMap
+    /// What the rules found, at most `RuleSet.maxReportedFindings` (every value is still transformed: the cap bounds
+    /// the report, never the rules' effect).
     public var findings: [Finding]
     public var failures: [RuleFailure]
+    /// Findings past the cap, counted but not listed.
+    public var omittedFindings = 0
 }
 
 /// The result of `RuleSet.inspectOutput` for a whole (non-streamed) answer.
