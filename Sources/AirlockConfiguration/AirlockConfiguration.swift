@@ -120,6 +120,8 @@ public struct AirlockConfiguration: Sendable, Equatable {
         public var reloadIntervalMilliseconds: Int
         /// Upper bound on streamed answer text held back while a pattern may still be matching.
         public var maxHoldbackBytes: Int
+        /// The semantic rules' per-request inspection budget, in estimated tokens embedded.
+        public var maxSemanticTokens = 8192
     }
 
     /// Bounds on what one client, request or upstream answer may cost (`limits.*`).

@@ -343,6 +343,9 @@ struct Setting: Sendable {
                 config.rules.maxHoldbackBytes = value
                 return true
             }, render: { String($0.rules.maxHoldbackBytes) }),
+        .count(
+            "rules.max_semantic_tokens", env: "AIRLOCK_RULES_MAX_SEMANTIC_TOKENS", default: 8192, range: 256...1_000_000,
+            \.rules.maxSemanticTokens),
         Setting(
             "embedding.backend", env: ["AIRLOCK_EMBEDDING_BACKEND"], default: "local",
             expected: "local (the native all-MiniLM-L6-v2) or remote (an OpenAI-compatible /embeddings endpoint)",

@@ -94,7 +94,8 @@ public struct AirlockServer: Sendable {
                 maxModelLength: configuration.limits.maxModelLength, maxMessages: configuration.limits.maxMessages,
                 maxContentParts: configuration.limits.maxContentParts),
             metrics: metrics, rules: rules, maxHoldbackBytes: configuration.rules.maxHoldbackBytes,
-            maxUpstreamEventBytes: configuration.limits.maxUpstreamEventBytes, logger: logger)
+            maxUpstreamEventBytes: configuration.limits.maxUpstreamEventBytes,
+            drainTimeout: .milliseconds(configuration.limits.drainTimeoutMilliseconds), logger: logger)
         let embeddings = PassthroughRoute(
             router: upstreamRouter, classifier: classifier, path: "/embeddings", name: "embeddings",
             maxRequestBytes: configuration.maxRequestBytes, metrics: metrics, logger: logger)

@@ -158,11 +158,17 @@ extension RuleSet {
         guard let embedder, !rules.isEmpty else { return result }
         var inputs: [String] = []
         var inputIndex: [String: Int] = [:]
+        // The inspection budget: what the embedding model would read, estimated as it is collected.
+        var estimatedTokens = 0
         func intern(_ input: String) -> Int {
             if let index = inputIndex[input] { return index }
             inputIndex[input] = inputs.count
             inputs.append(input)
+            estimatedTokens += TextSegmenter.estimatedTokens(input)
             return inputs.count - 1
+        }
+        func overBudget() -> Bool {
+            inputs.count > configuration.maxSemanticPieces || estimatedTokens > configuration.maxSemanticTokens
         }
         // Each text is cut once per kind of piece, however many rules read it.
         var piecesByText: [String: [Int]] = [:]
@@ -182,7 +188,7 @@ extension RuleSet {
             for text in texts(rule) {
                 if rule.usesExemplars { segments += pieces(text, windows: false) }
                 if rule.definition.classifier != nil { windows += pieces(text, windows: true) }
-                if inputs.count > configuration.maxSemanticPieces { break }
+                if overBudget() { break }
             }
             if !segments.isEmpty || !windows.isEmpty { plans.append((rule, segments, windows)) }
         }
@@ -202,6 +208,11 @@ extension RuleSet {
             return fail(
                 .textTooLong,
                 "the text needs more than \(configuration.maxSemanticPieces) pieces embedded to be judged in full")
+        }
+        if estimatedTokens > configuration.maxSemanticTokens {
+            return fail(
+                .textTooLong,
+                "the text needs more than the inspection budget of \(configuration.maxSemanticTokens) tokens embedded to be judged in full")
         }
         let vectors: [[Float]]
         do {

@@ -25,6 +25,10 @@ public final class RuleSet: Sendable {
         /// or answer. Every piece of every text is judged, never a sample; a text needing more than this cannot be
         /// judged, and each rule acts per its `on_error`. The default covers a 1 MiB prompt.
         public var maxSemanticPieces: Int
+        /// The per-request inspection budget of the semantic rules: at most this many tokens (estimated, distinct
+        /// pieces only) embedded for one prompt or answer, about a second of the local model's work on two cores. A
+        /// text that needs more is not judged by them, and each acts per its `on_error`.
+        public var maxSemanticTokens: Int
         /// A guard reads the text in windows of at most this many characters (Qwen3Guard's context is 32K tokens)…
         public var guardWindowCharacters: Int
         /// …and at most this many windows per rule and request; more and the rule acts per its `on_error`.
@@ -36,7 +40,8 @@ public final class RuleSet: Sendable {
 
         public init(
             limits: Pattern.Limits = .init(), combinePackPatterns: Bool = false, maxHoldbackBytes: Int = 1024,
-            semanticSegmentWords: Int = 48, maxSemanticPieces: Int = 8192, guardWindowCharacters: Int = 16_000,
+            semanticSegmentWords: Int = 48, maxSemanticPieces: Int = 8192, maxSemanticTokens: Int = 8192,
+            guardWindowCharacters: Int = 16_000,
             maxGuardWindows: Int = 16, guardMaxResponseBytes: Int = 64 * 1024, environment: [String: String]? = nil
         ) {
             self.limits = limits
@@ -44,6 +49,7 @@ public final class RuleSet: Sendable {
             self.maxHoldbackBytes = maxHoldbackBytes
             self.semanticSegmentWords = semanticSegmentWords
             self.maxSemanticPieces = maxSemanticPieces
+        self.maxSemanticTokens = maxSemanticTokens
             self.guardWindowCharacters = guardWindowCharacters
             self.maxGuardWindows = maxGuardWindows
             self.guardMaxResponseBytes = guardMaxResponseBytes

@@ -153,4 +153,20 @@ private let classifierPack = """
         #expect(windows.joined() == text)
         #expect(windows.count > 1)
     }
+
+    @Test func oneEndlessSentenceIsCutWholeAndFitsTheWindows() {
+        // No sentence ends at all (the 1 MiB prompt of e-mail addresses was one sentence): every character is kept,
+        // in order, and every window fits; words split at a cut are what make the running estimate drift.
+        for text in [
+            (0..<3000).map { "user\($0)@example\($0 % 97).com" }.joined(separator: " "),
+            String(repeating: "x", count: 5000), String(repeating: "天", count: 3000),
+            (0..<2000).map { _ in "ab" }.joined(separator: " ") + " z",
+        ] {
+            let windows = TextSegmenter.windows(text, maxTokens: 256)
+            #expect(windows.joined(separator: " ").filter { !$0.isWhitespace } == text.filter { !$0.isWhitespace })
+            #expect(windows.allSatisfy { TextSegmenter.estimatedTokens($0) <= 256 })
+            let segments = TextSegmenter.segments(text, maxWords: 40)
+            #expect(segments.joined().filter { !$0.isWhitespace } == text.filter { !$0.isWhitespace })
+        }
+    }
 }

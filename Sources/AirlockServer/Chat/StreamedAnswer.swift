@@ -235,7 +235,8 @@ struct StreamedAnswer {
     }
 
     /// The upstream is done (ended, failed with `transport`, or was stopped): the last bytes and the outcome.
-    mutating func finish(transport: UpstreamError?) -> Ending {
+    /// `shuttingDown`: Airlock cut the stream because shutdown's drain time ran out.
+    mutating func finish(transport: UpstreamError?, shuttingDown: Bool = false) -> Ending {
         // What was held back is released before any error: the client has the answer up to the break.
         var held: [UInt8] = []
         if !sawDone, blockedBy == nil, !judging, case .send(let bytes) = flushAll() { held = bytes }
@@ -254,7 +255,9 @@ struct StreamedAnswer {
         if !sawDone {
             if errorOutcome == nil {
                 let error =
-                    eventTooLarge
+                    shuttingDown
+                    ? ChatCompletionsRoute.shuttingDownError
+                    : eventTooLarge
                     ? ChatCompletionsRoute.eventTooLargeError
                     : indexOutOfRange
                         ? ChatCompletionsRoute.indexOutOfRangeError

@@ -20,7 +20,11 @@ public final class WorkPool: TaskExecutor, Service, Sendable {
         var jobs: [UnownedJob] = []
         var head = 0
         var admitted = 0
+        /// Long-lived work pinned to the pool (streams being pumped): not bounded, not shed, but waited for.
+        var pinned = 0
         var closing = false
+
+        var idle: Bool { admitted == 0 && pinned == 0 }
     }
 
     public let threadCount: Int
@@ -60,7 +64,7 @@ public final class WorkPool: TaskExecutor, Service, Sendable {
         let result = await withTaskExecutorPreference(self) { await body() }
         let wake = state.withLock { state -> Bool in
             state.admitted -= 1
-            return state.closing && state.admitted == 0
+            return state.closing && state.idle
         }
         if wake { for _ in 0..<threadCount { wakeup.signal() } }
         return result
@@ -79,10 +83,31 @@ public final class WorkPool: TaskExecutor, Service, Sendable {
         let result = await withTaskExecutorPreference(self) { await body() }
         let wake = state.withLock { state -> Bool in
             state.admitted -= 1
-            return state.closing && state.admitted == 0
+            return state.closing && state.idle
         }
         if wake { for _ in 0..<threadCount { wakeup.signal() } }
         return result
+    }
+
+    /// Runs `body` with the pool as its executor preference, for long-lived work that is paced by I/O rather than
+    /// bounded by the pool (a stream's pump): not counted against the bound, never shed. After shutdown has ended the
+    /// threads it runs where the caller is.
+    public func pinned<T>(_ body: () async throws -> T) async rethrows -> T {
+        let accepted = state.withLock { state -> Bool in
+            guard !(state.closing && state.idle) else { return false }
+            state.pinned += 1
+            return true
+        }
+        guard accepted else { return try await body() }
+        startIfNeeded()
+        defer {
+            let wake = state.withLock { state -> Bool in
+                state.pinned -= 1
+                return state.closing && state.idle
+            }
+            if wake { for _ in 0..<threadCount { wakeup.signal() } }
+        }
+        return try await withTaskExecutorPreference(self) { try await body() }
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
@@ -134,7 +159,7 @@ public final class WorkPool: TaskExecutor, Service, Sendable {
             while let job = next() {
                 job.runSynchronously(on: asUnownedTaskExecutor())
             }
-            if state.withLock({ $0.closing && $0.admitted == 0 && $0.head == $0.jobs.count }) { return }
+            if state.withLock({ $0.closing && $0.idle && $0.head == $0.jobs.count }) { return }
         }
     }
 

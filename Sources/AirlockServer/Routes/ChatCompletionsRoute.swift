@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import Outcomes
 import SemanticCache
+import ServiceLifecycle
 import StreamPacing
 import Upstream
 
@@ -27,6 +28,8 @@ struct ChatCompletionsRoute: Sendable {
     let maxHoldbackBytes: Int
     /// Largest single SSE event accepted from the upstream.
     let maxUpstreamEventBytes: Int
+    /// How long a stream may go on once graceful shutdown begins.
+    let drainTimeout: Duration
     let logger: Logger
 
     func handle(_ request: Request, context: AirlockRequestContext) async throws -> Response {
@@ -347,22 +350,31 @@ struct ChatCompletionsRoute: Sendable {
         let classifier = self.classifier
         let assembles = storage?.store == true
         let maxEventBytes = self.maxUpstreamEventBytes
-        // Paced by the connection's event loop, so a fast upstream never holds the loop other clients need.
-        let body = ResponseBody.paced(on: channel) { [headRecord] writer in
+        let drainTimeout = self.drainTimeout
+        let time = router.time
+        // The stream is pumped (framed, parsed, scanned, written) from the work pool's threads, never from an event
+        // loop: NIO runs its task queue until it is empty before it looks at sockets again, so a pump on the loop
+        // that always has the next chunk at hand (an unpaced upstream) kept every other connection on that loop,
+        // `/healthz` included, waiting for the whole stream (14.5 s for three 87 MB streams). Writes are paced by the
+        // connection's event loop, so a fast upstream never queues more than a window ahead of other clients.
+        let pool = self.pool
+        let pump: @Sendable (inout PacedResponseBodyWriter) async throws -> Void = { [headRecord] writer in
             var record = headRecord
             var answer = StreamedAnswer(classifier: classifier, inspection: inspection, assembles: assembles)
             var framer = SSEFramer(maxEventBytes: maxEventBytes)
             var transportFailure: UpstreamError?
             var clientGone: (any Error)?
+            var shutdownCut = false
+            // On graceful shutdown the stream gets `drainTimeout` to finish; then the upstream transfer is cancelled
+            // and the stream ends with an error event.
+            let drain = StreamDrain(timeout: drainTimeout, time: time) { response.cancel() }
+            defer { drain.end() }
             do {
+              try await withGracefulShutdownHandler {
                 reading: for try await chunk in response.body {
                     var buffers: [ByteBuffer] = []
                     var stop = false
                     let events = framer.append(chunk)
-                    if framer.overflowed {
-                        answer.eventOverflowed()
-                        stop = true
-                    }
                     for event in events {
                         var step = answer.feed(event: event)
                         if case .judge(let text, let complete) = step, let policy {
@@ -387,12 +399,21 @@ struct ChatCompletionsRoute: Sendable {
                         }
                         if stop { break }
                     }
+                    if framer.overflowed && !stop {
+                        answer.eventOverflowed()
+                        stop = true
+                    }
                     if !buffers.isEmpty { try await writer.write(contentsOf: buffers) }
                     if stop {
                         response.cancel()
                         break reading
                     }
                 }
+              } onGracefulShutdown: {
+                drain.begin()
+              }
+            } catch let failure as UpstreamError where failure.code == .cancelled && drain.didCut {
+                shutdownCut = true
             } catch let failure as UpstreamError where failure.code != .cancelled {
                 transportFailure = failure
             } catch {
@@ -414,13 +435,17 @@ struct ChatCompletionsRoute: Sendable {
                 scope.finish(record)
                 throw clientGone
             }
-            let ending = answer.finish(transport: transportFailure)
+            let ending = answer.finish(transport: transportFailure, shuttingDown: shutdownCut)
             if let blockedBy = ending.blockedBy {
                 // The upstream did nothing wrong; Airlock's policy stopped the answer.
                 metrics.inspection.recordBlock(rule: blockedBy.first ?? "unknown", scope: "output")
                 record.rules = blockedBy + record.rules
             }
-            router.settle(target, outcome: ending.upstreamOutcome)
+            if shutdownCut {
+                router.settle(target, neutral: true)  // Airlock cut it; the target did nothing wrong
+            } else {
+                router.settle(target, outcome: ending.upstreamOutcome)
+            }
             if let completion = ending.completion, let storage {
                 storage.cache.storeInBackground(
                     storage.key, completion: completion, vector: storage.vector, ttl: storage.ttl)
@@ -440,8 +465,16 @@ struct ChatCompletionsRoute: Sendable {
             }
             scope.finish(record)
         }
+        let body = ResponseBody.paced(on: channel) { writer in
+            try await pool.pinned { try await pump(&writer) }
+        }
         return Response(status: .ok, headers: headers, body: body)
     }
+
+    static let shuttingDownError = AirlockHTTPError(
+        status: .serviceUnavailable,
+        message: "Airlock is shutting down and the answer did not finish within its drain time; retry the request.",
+        type: "airlock_upstream_error", code: "airlock_shutting_down")
 
     static let eventTooLargeError = AirlockHTTPError(
         status: .badGateway, message: "The upstream sent an event larger than Airlock accepts; the stream was stopped.",

@@ -143,7 +143,9 @@ public enum AirlockApplication {
             }
             let set = try await RuleSet.compile(
                 packs: packs, directory: directory, embedder: needsEmbedder ? try embedder() : nil, upstream: upstream,
-                configuration: RuleSet.Configuration(maxHoldbackBytes: configuration.rules.maxHoldbackBytes),
+                configuration: RuleSet.Configuration(
+                    maxHoldbackBytes: configuration.rules.maxHoldbackBytes,
+                    maxSemanticTokens: configuration.rules.maxSemanticTokens),
                 logger: logger)
             return RuleSetStore(set, logger: logger)
         } catch let failure as RuleLoadFailure {
