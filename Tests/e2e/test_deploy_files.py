@@ -626,3 +626,20 @@ def test_promtool_accepts_every_dashboard_query(tmp_path):
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     result = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_kubernetes_grace_period_outlasts_the_drain(kubernetes):
+    """Airlock's drain bound (default or set in the ConfigMap) leaves time inside the pod's grace period."""
+    _, pod, airlock = airlock_pod(kubernetes)
+    grace = pod.get("terminationGracePeriodSeconds", 30)
+    result = subprocess.run([AIRLOCK, "config", "schema", "--json"], capture_output=True, text=True, timeout=30)
+    settings = json.loads(result.stdout)
+    drain_ms = int(next(s for s in settings if s["key"] == "limits.drain_timeout_ms")["default"])
+    configmap_text = "\n".join(str(v) for v in objects(kubernetes, "ConfigMap")["airlock-config"]["data"].values())
+    match = re.search(r"drain_timeout_ms:\s*(\d+)", configmap_text)
+    if match:
+        drain_ms = int(match.group(1))
+    for item in airlock.get("env", []):
+        if item["name"] == "AIRLOCK_DRAIN_TIMEOUT_MS":
+            drain_ms = int(item["value"])
+    assert drain_ms / 1000 + 5 <= grace, f"drain {drain_ms} ms leaves under 5 s of the {grace} s grace period"
