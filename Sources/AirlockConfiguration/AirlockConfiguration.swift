@@ -67,6 +67,12 @@ public struct AirlockConfiguration: Sendable, Equatable {
         /// Base cosine threshold of the semantic layer (requests may only raise it).
         public var threshold: Double
         public var ttlSeconds: Int
+        /// The longest lifetime a request may ask for with `x-airlock-cache-ttl`.
+        public var maxTTLSeconds = 604_800
+        /// The in-process semantic index's memory bound across every namespace (least recently hit out).
+        public var maxIndexBytes = 128 << 20
+        /// Prompts longer than this (their keyed text, in bytes) are not stored.
+        public var maxStoredTextBytes = 32 * 1024
         /// Partition by the `x-airlock-tenant` header (only where the deployment sets it itself); otherwise by a
         /// hash of the caller's `Authorization`.
         public var trustTenantHeader: Bool

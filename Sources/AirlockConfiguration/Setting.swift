@@ -246,6 +246,13 @@ struct Setting: Sendable {
                 config.cache.ttlSeconds = value
                 return true
             }, render: { String($0.cache.ttlSeconds) }),
+        .count(
+            "cache.max_ttl_seconds", env: "AIRLOCK_CACHE_MAX_TTL_SECONDS", default: 604_800, range: 1...2_592_000,
+            \.cache.maxTTLSeconds),
+        .bytes("cache.max_index_bytes", env: "AIRLOCK_CACHE_MAX_INDEX_BYTES", default: 128 << 20, \.cache.maxIndexBytes),
+        .bytes(
+            "cache.max_stored_text_bytes", env: "AIRLOCK_CACHE_MAX_STORED_TEXT_BYTES", default: 32 * 1024,
+            \.cache.maxStoredTextBytes),
         Setting(
             "cache.semantic_scripts", env: ["AIRLOCK_CACHE_SEMANTIC_SCRIPTS"], default: "auto",
             expected: "auto, or a comma-separated list of " + AirlockConfiguration.Cache.scriptNames.joined(separator: ", "),

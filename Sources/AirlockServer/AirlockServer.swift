@@ -104,8 +104,10 @@ public struct AirlockServer: Sendable {
             maxRequestBytes: configuration.maxRequestBytes, metrics: metrics, logger: logger)
         let metrics = self.metrics
         let workPool = self.workPool
+        let indexedCache = self.cache
         router.get("/metrics") { _, _ in
             metrics.setWorkAdmitted(workPool.admitted)
+            if let indexedCache { metrics.setCacheIndexBytes(indexedCache.indexedBytes) }
             let text = metrics.render()
             return Response(
                 status: .ok,

@@ -24,16 +24,30 @@ public struct RequestSummary: Sendable, Equatable {
         upstreamMilliseconds: Double? = nil, cache: CacheResult? = nil
     ) {
         self.unixMilliseconds = unixMilliseconds
-        self.requestID = requestID
-        self.tenantHash = tenantHash
-        self.model = model
+        // Every field is bounded, so one ledger record is a few hundred bytes at most whatever the request held.
+        self.requestID = Self.bounded(requestID)
+        self.tenantHash = tenantHash.map(Self.bounded)
+        self.model = model.map(Self.bounded)
         self.route = route
         self.outcome = outcome
-        self.rules = rules
+        self.rules = rules.prefix(Self.maxRules).map(Self.bounded)
         self.status = status
         self.durationMilliseconds = durationMilliseconds
         self.upstreamMilliseconds = upstreamMilliseconds
         self.cache = cache
+    }
+
+    /// Rule ids kept per record (the first ones: the blocking rules come first).
+    public static let maxRules = 32
+    /// UTF-8 bytes kept of each text field.
+    public static let maxFieldBytes = 128
+
+    static func bounded(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.count > maxFieldBytes else { return text }
+        var cut = maxFieldBytes
+        while cut > 0 && bytes[cut] & 0xC0 == 0x80 { cut -= 1 }  // never inside a character's bytes
+        return String(decoding: bytes[..<cut], as: UTF8.self)
     }
 }
 

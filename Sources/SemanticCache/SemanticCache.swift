@@ -63,7 +63,7 @@ public final class SemanticCache: Service, Sendable {
         self.embedder = embedder
         self.embeddingModel = embeddingModel
         self.routes = routes
-        self.index = VectorIndex(dimensions: embedder.dimensions)
+        self.index = VectorIndex(dimensions: embedder.dimensions, maxBytes: configuration.maxIndexBytes)
         self.logger = logger
     }
 
@@ -101,6 +101,12 @@ public final class SemanticCache: Service, Sendable {
 
     /// Entries in the in-process index, all namespaces.
     public var indexedEntryCount: Int { index.totalCount }
+
+    /// Memory the in-process index holds across namespaces (bounded by `maxIndexBytes`).
+    public var indexedBytes: Int { index.bytes }
+
+    /// Entries that left the in-process index to keep it under `maxIndexBytes`.
+    public var evictedForMemory: Int { index.evictedForMemory }
 
     // MARK: Lookup
 
@@ -236,6 +242,9 @@ public final class SemanticCache: Service, Sendable {
         _ key: CacheKey, completion: CachedCompletion, vector precomputed: [Float]? = nil, ttl: Duration? = nil
     ) async -> CacheStoreResult {
         guard !key.text.isEmpty else { return .skipped("empty prompt") }
+        guard key.text.utf8.count <= configuration.maxStoredTextBytes else {
+            return .skipped("prompt longer than \(configuration.maxStoredTextBytes) bytes")
+        }
         guard let response = EntryCodec.encode(completion), response.count <= configuration.maxResponseBytes else {
             return .skipped("response larger than \(configuration.maxResponseBytes) bytes")
         }
@@ -394,7 +403,7 @@ public final class SemanticCache: Service, Sendable {
             let position = last.array?.first?.array?.first?.string ?? "0-0"
             var loaded = 0
             var cursor = "0"
-            let fresh = VectorIndex(dimensions: index.dimensions)
+            let fresh = VectorIndex(dimensions: index.dimensions)  // unbounded while loading; `replace` evicts
             let now = time.unixMilliseconds
             repeat {
                 let reply = try await redis.execute(

@@ -11,6 +11,11 @@ public struct SemanticCacheConfiguration: Sendable, Equatable {
     public var maximumTTL: Duration
     /// Entries per namespace; past it the least recently hit are evicted. Default 10,000.
     public var maxEntriesPerNamespace: Int
+    /// Memory of the in-process index across every namespace; past it the least recently hit entries anywhere leave
+    /// the index (they stay in Redis, for exact hits, until they expire). Default 128 MiB.
+    public var maxIndexBytes: Int
+    /// Longest keyed prompt text stored, in bytes; a longer prompt is answered but not stored. Default 32 KiB.
+    public var maxStoredTextBytes: Int
     /// Nearest neighbours checked against the gate per lookup. Default 4.
     public var candidatesPerLookup: Int
     /// Longest answer stored, in bytes of its JSON. Default 1 MiB.
@@ -36,7 +41,7 @@ public struct SemanticCacheConfiguration: Sendable, Equatable {
     public init(
         threshold: Float = 0.90, gate: LexicalGate = LexicalGate(), defaultTTL: Duration = .seconds(86_400),
         maximumTTL: Duration = .seconds(30 * 86_400), maxEntriesPerNamespace: Int = 10_000,
-        candidatesPerLookup: Int = 4, maxResponseBytes: Int = 1 << 20, syncInterval: Duration = .milliseconds(100),
+        maxIndexBytes: Int = 128 << 20, maxStoredTextBytes: Int = 32 * 1024, candidatesPerLookup: Int = 4, maxResponseBytes: Int = 1 << 20, syncInterval: Duration = .milliseconds(100),
         sweepInterval: Duration = .seconds(30), streamMaxLength: Int = 100_000, keyPrefix: String = "airlock",
         semanticScripts: Set<TextScript> = [.latin], thresholds: [TextScript: Float] = [:]
     ) {
@@ -47,6 +52,8 @@ public struct SemanticCacheConfiguration: Sendable, Equatable {
         self.defaultTTL = defaultTTL
         self.maximumTTL = maximumTTL
         self.maxEntriesPerNamespace = maxEntriesPerNamespace
+        self.maxIndexBytes = maxIndexBytes
+        self.maxStoredTextBytes = maxStoredTextBytes
         self.candidatesPerLookup = candidatesPerLookup
         self.maxResponseBytes = maxResponseBytes
         self.syncInterval = syncInterval
@@ -62,7 +69,9 @@ public struct SemanticCacheConfiguration: Sendable, Equatable {
         guard defaultTTL > .zero, maximumTTL >= defaultTTL else {
             throw SemanticCacheError(.invalidConfiguration, "cache TTLs must be positive, maximum ≥ default")
         }
-        guard maxEntriesPerNamespace >= 1, candidatesPerLookup >= 1, maxResponseBytes >= 1 else {
+        guard maxEntriesPerNamespace >= 1, candidatesPerLookup >= 1, maxResponseBytes >= 1, maxIndexBytes >= 1,
+            maxStoredTextBytes >= 1
+        else {
             throw SemanticCacheError(.invalidConfiguration, "cache limits must be at least 1")
         }
         guard syncInterval > .zero, sweepInterval > .zero, streamMaxLength >= 1 else {

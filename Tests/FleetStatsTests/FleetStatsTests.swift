@@ -1,3 +1,4 @@
+import Outcomes
 import Testing
 
 @testable import FleetStats
@@ -44,5 +45,17 @@ import Testing
         #expect(record?.rules == ["secrets/aws", "pii-common/email"])
         #expect(record?.status == 400 && record?.durationMilliseconds == 1.5)
         #expect(FleetStats.ledgerRecord(id: "2-0", ["id": "r2"]) == nil)
+    }
+}
+
+@Suite struct LedgerRecordBoundTests {
+    @Test func everyFieldOfARecordIsBounded() {
+        let summary = RequestSummary(
+            unixMilliseconds: 0, requestID: String(repeating: "r", count: 1000), model: String(repeating: "模", count: 100),
+            route: "chat", outcome: .ok, rules: (0..<500).map { "rule-\($0)" }, status: 200, durationMilliseconds: 1)
+        #expect(summary.requestID.utf8.count == RequestSummary.maxFieldBytes)
+        #expect(summary.model!.utf8.count <= RequestSummary.maxFieldBytes)
+        #expect(summary.model!.allSatisfy { $0 == "模" }, "cut between characters, never inside one")
+        #expect(summary.rules.count == RequestSummary.maxRules && summary.rules.first == "rule-0")
     }
 }

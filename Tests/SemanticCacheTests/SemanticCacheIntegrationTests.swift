@@ -258,6 +258,23 @@ import TimeSource
         }
     }
 
+    @Test func longPromptsAreNotStoredAndTheIndexKeepsItsMemoryBound() async throws {
+        try await Self.withCache({ $0.maxStoredTextBytes = 64; $0.maxIndexBytes = 4096 }) { cache, _ in
+            let long = Self.key(String(repeating: "Explain this at length please. ", count: 3))
+            let result = await cache.store(long, completion: Self.answer)
+            #expect("\(result)".contains("longer than 64 bytes"))
+            #expect(Self.layer(await cache.lookup(long)) == "miss")
+            // Each entry holds a 384-float vector (1.5 KiB): a 4 KiB bound keeps two of five, the newest.
+            let keys = (0..<5).map { Self.key("Define term number \($0).", tenant: "t\($0)") }
+            for key in keys { _ = await cache.store(key, completion: Self.answer) }
+            #expect(cache.indexedBytes <= 4096)
+            #expect(cache.indexedEntryCount == 2)
+            #expect(cache.evictedForMemory == 3)
+            // What left the index is still an exact hit from Redis.
+            #expect(Self.layer(await cache.lookup(keys[0])) == "exact")
+        }
+    }
+
     @Test func redisKilledMeansFastBypassThenHitsResume() async throws {
         try await Self.withCache { cache, server in
             let key = Self.key("What is the speed of light?")

@@ -24,6 +24,7 @@ final class AirlockMetrics: Sendable {
     let embedding: DurationHistogram
     private let redisErrors: [String: Prometheus.Counter]
     private let shed: Prometheus.Counter
+    private let cacheIndexBytes: Prometheus.Gauge
     private let workAdmitted: Prometheus.Gauge
     private let redisErrorsSeen = Mutex<[String: Int]>([:])
     private let redisStatistics: RedisStatistics?
@@ -120,12 +121,18 @@ final class AirlockMetrics: Sendable {
                 "airlock_shed_total",
                 "Requests turned away with 429 and Retry-After because the pool for CPU-heavy work (parsing and inspecting large prompts and answers) was full."),
             labels: [("reason", "work_pool")])
+        self.cacheIndexBytes = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "airlock_cache_index_bytes",
+                "Memory the in-process semantic index holds across every namespace (bounded by cache.max_index_bytes)."))
         self.workAdmitted = registry.makeGauge(
             descriptor: Self.descriptor(
                 "airlock_work_pool_admitted", "Pieces of CPU-heavy work running or waiting on the work pool."))
     }
 
     func recordShed() { shed.increment() }
+
+    func setCacheIndexBytes(_ bytes: Int) { cacheIndexBytes.set(Int64(bytes)) }
 
     func setWorkAdmitted(_ count: Int) { workAdmitted.set(Int64(count)) }
 

@@ -11,7 +11,8 @@ extension AirlockConfiguration {
         let backend = embedding.backend
         return SemanticCacheConfiguration(
             threshold: Float(cache.threshold), defaultTTL: .seconds(cache.ttlSeconds),
-            maximumTTL: .seconds(max(cache.ttlSeconds, 2_592_000)),
+            maximumTTL: .seconds(max(cache.ttlSeconds, cache.maxTTLSeconds)), maxIndexBytes: cache.maxIndexBytes,
+            maxStoredTextBytes: cache.maxStoredTextBytes,
             semanticScripts: Set(cache.resolvedSemanticScripts(backend: backend).compactMap(TextScript.init(rawValue:))),
             thresholds: Dictionary(
                 uniqueKeysWithValues: cache.resolvedThresholds(backend: backend).compactMap { name, value in

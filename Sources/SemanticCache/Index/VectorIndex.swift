@@ -20,10 +20,17 @@ struct NamespaceVectors: Sendable {
     private(set) var vectors: [Float] = []
     private(set) var entries: [Entry] = []
     private var slots: [String: Int] = [:]
+    /// What the entries hold, by ``cost(of:)``.
+    private(set) var bytes = 0
 
     init(dimensions: Int) { self.dimensions = dimensions }
 
     var count: Int { entries.count }
+
+    /// One entry's share of memory: its vector, its text and id, and the bookkeeping around them (an estimate).
+    func cost(of entry: Entry) -> Int {
+        dimensions * MemoryLayout<Float>.size + entry.text.utf8.count + 2 * entry.id.utf8.count + 96
+    }
 
     func contains(_ id: String) -> Bool { slots[id] != nil }
 
@@ -31,10 +38,12 @@ struct NamespaceVectors: Sendable {
     mutating func upsert(_ entry: Entry, vector: [Float]) {
         guard vector.count == dimensions else { return }
         if let slot = slots[entry.id] {
+            bytes += cost(of: entry) - cost(of: entries[slot])
             entries[slot] = entry
             vectors.replaceSubrange(slot * dimensions..<(slot + 1) * dimensions, with: vector)
         } else {
             slots[entry.id] = entries.count
+            bytes += cost(of: entry)
             entries.append(entry)
             vectors.append(contentsOf: vector)
         }
@@ -43,6 +52,7 @@ struct NamespaceVectors: Sendable {
     @discardableResult
     mutating func remove(_ id: String) -> Bool {
         guard let slot = slots.removeValue(forKey: id) else { return false }
+        bytes -= cost(of: entries[slot])
         let last = entries.count - 1
         if slot != last {
             entries[slot] = entries[last]
@@ -93,6 +103,11 @@ struct NamespaceVectors: Sendable {
         }
     }
 
+    /// Every entry's id, last hit and cost, for the global least-recently-hit eviction.
+    func ages() -> [(id: String, lastHit: Int64, cost: Int)] {
+        entries.map { ($0.id, $0.lastHit, cost(of: $0)) }
+    }
+
     /// Ids ordered from least to most recently hit.
     func leastRecentlyHit(_ count: Int) -> [String] {
         Array(entries.sorted { $0.lastHit < $1.lastHit }.prefix(count).map(\.id))
@@ -136,8 +151,63 @@ final class VectorIndex: Sendable {
 
     let dimensions: Int
     private let shards = Mutex<[String: Shard]>([:])
+    /// The bound on ``bytes`` across every namespace; past it the least recently hit entries anywhere leave the
+    /// index (they stay in Redis for exact hits and expire there).
+    let maxBytes: Int
+    private let byteCount = Atomic<Int>(0)
+    private let evicting = Mutex(false)
+    private let evictedCount = Atomic<Int>(0)
 
-    init(dimensions: Int) { self.dimensions = dimensions }
+    init(dimensions: Int, maxBytes: Int = .max) {
+        self.dimensions = dimensions
+        self.maxBytes = maxBytes
+    }
+
+    /// Memory the entries of every namespace hold (by `NamespaceVectors.cost(of:)`).
+    var bytes: Int { byteCount.load(ordering: .relaxed) }
+
+    /// Entries evicted to keep ``bytes`` under ``maxBytes``.
+    var evictedForMemory: Int { evictedCount.load(ordering: .relaxed) }
+
+    /// Runs `body` on a namespace's vectors and keeps the global byte count in step.
+    private func mutate<T>(_ shard: Shard, _ body: (inout NamespaceVectors) -> T) -> T {
+        let (result, delta) = shard.vectors.withLock { vectors -> (T, Int) in
+            let before = vectors.bytes
+            let result = body(&vectors)
+            return (result, vectors.bytes - before)
+        }
+        if delta != 0 { byteCount.add(delta, ordering: .relaxed) }
+        return result
+    }
+
+    /// Evicts the least recently hit entries of all namespaces until the index holds at most 90 % of its bound, so
+    /// that one pass (linear in the entries) pays for many inserts.
+    private func evictIfNeeded() {
+        guard bytes > maxBytes else { return }
+        guard evicting.withLock({ busy -> Bool in
+            if busy { return false }
+            busy = true
+            return true
+        }) else { return }
+        defer { evicting.withLock { $0 = false } }
+        let all = shards.withLock { Array($0) }
+        var ages: [(namespace: String, id: String, lastHit: Int64, cost: Int)] = []
+        for (namespace, shard) in all {
+            for age in shard.vectors.withLock({ $0.ages() }) {
+                ages.append((namespace, age.id, age.lastHit, age.cost))
+            }
+        }
+        ages.sort { $0.lastHit < $1.lastHit }
+        let target = maxBytes - maxBytes / 10
+        var projected = bytes
+        var evicted = 0
+        for age in ages where projected > target {
+            remove(namespace: age.namespace, id: age.id)
+            projected -= age.cost
+            evicted += 1
+        }
+        evictedCount.add(evicted, ordering: .relaxed)
+    }
 
     private func shard(_ namespace: String, create: Bool) -> Shard? {
         shards.withLock { shards in
@@ -150,11 +220,14 @@ final class VectorIndex: Sendable {
     }
 
     func upsert(namespace: String, entry: NamespaceVectors.Entry, vector: [Float]) {
-        shard(namespace, create: true)?.vectors.withLock { $0.upsert(entry, vector: vector) }
+        guard let shard = shard(namespace, create: true) else { return }
+        mutate(shard) { $0.upsert(entry, vector: vector) }
+        evictIfNeeded()
     }
 
     func remove(namespace: String, id: String) {
-        _ = shard(namespace, create: false)?.vectors.withLock { $0.remove(id) }
+        guard let shard = shard(namespace, create: false) else { return }
+        _ = mutate(shard) { $0.remove(id) }
     }
 
     func touch(namespace: String, id: String, at time: Int64) {
@@ -179,16 +252,35 @@ final class VectorIndex: Sendable {
     }
 
     func dropNamespace(_ namespace: String) {
-        _ = shards.withLock { $0.removeValue(forKey: namespace) }
+        if let dropped = shards.withLock({ $0.removeValue(forKey: namespace) }) { release(dropped) }
     }
 
     func dropNamespaces(withPrefix prefix: String) {
-        shards.withLock { shards in
-            for key in shards.keys where key.hasPrefix(prefix) { shards.removeValue(forKey: key) }
+        let dropped = shards.withLock { shards -> [Shard] in
+            let keys = shards.keys.filter { $0.hasPrefix(prefix) }
+            return keys.compactMap { shards.removeValue(forKey: $0) }
         }
+        for shard in dropped { release(shard) }
     }
 
-    func removeAll() { shards.withLock { $0.removeAll() } }
+    func removeAll() {
+        let dropped = shards.withLock { shards -> [Shard] in
+            defer { shards.removeAll() }
+            return Array(shards.values)
+        }
+        for shard in dropped { release(shard) }
+    }
+
+    /// A shard taken out of the index: its bytes leave the count (writers still holding it count their own changes,
+    /// so its contents are emptied under its lock).
+    private func release(_ shard: Shard) {
+        let freed = shard.vectors.withLock { vectors -> Int in
+            let bytes = vectors.bytes
+            vectors = NamespaceVectors(dimensions: vectors.dimensions)
+            return bytes
+        }
+        byteCount.add(-freed, ordering: .relaxed)
+    }
 
     func contains(namespace: String, id: String) -> Bool {
         shard(namespace, create: false)?.vectors.withLock { $0.contains(id) } ?? false
@@ -197,7 +289,14 @@ final class VectorIndex: Sendable {
     /// Takes over another index's namespaces (a full reload).
     func replace(with other: VectorIndex) {
         let taken = other.shards.withLock { $0 }
-        shards.withLock { $0 = taken }
+        let old = shards.withLock { shards -> [Shard] in
+            defer { shards = taken }
+            return Array(shards.values)
+        }
+        let added = taken.values.reduce(0) { $0 + $1.vectors.withLock { $0.bytes } }
+        for shard in old { release(shard) }
+        byteCount.add(added, ordering: .relaxed)
+        evictIfNeeded()
     }
 
     /// Drops expired entries everywhere and empty namespaces; returns how many entries left.
@@ -206,7 +305,7 @@ final class VectorIndex: Sendable {
         let all = shards.withLock { $0 }
         var removed = 0
         for (namespace, shard) in all {
-            let (expired, empty) = shard.vectors.withLock { vectors in
+            let (expired, empty) = mutate(shard) { vectors in
                 let expired = vectors.removeExpired(now: now)
                 return (expired.count, vectors.count == 0)
             }
