@@ -200,6 +200,8 @@ def soak(base, seconds, pid):
     normal = [chat(q) for q in ["What is a cache?", "Explain TCP slow start.", "你好，请介绍一下杭州。",
                                 "Summarise: the meeting moved to Tuesday."]]
     hostile = hostile_bodies()
+    weights = {name: 1.0 for name, _ in hostile}
+    weights.update({"upstream-garbage": 0.03, "cut-stream": 0.03})
     counts = {}
     lock = threading.Lock()
     stop = threading.Event()
@@ -214,12 +216,18 @@ def soak(base, seconds, pid):
         while not stop.is_set() and time.monotonic() < deadline:
             try:
                 if generator.random() < 0.6:
+                    # Half repeats (cache hits), half new questions (upstream, then stored).
                     body = generator.choice(normal)
+                    if generator.random() < 0.5:
+                        text = body["messages"][0]["content"] + f" (#{generator.randrange(1 << 30)})"
+                        body = dict(body, messages=[{"role": "user", "content": text}])
                     stream = generator.random() < 0.3
                     status, _, _ = post(base, dict(body, stream=stream))
                     count(f"normal {status}")
                 else:
-                    name, make = generator.choice(hostile)
+                    # Upstream faults are rare, as in life: often enough to be seen, not so often that the circuit
+                    # breaker stays open and the soak measures nothing but 503s.
+                    name, make = generator.choices(hostile, weights=[weights[n] for n, _ in hostile])[0]
                     if name == "deep-json":
                         status = raw_post(base, b'{"model":"q","messages":' + b"[" * 100000 + b"]" * 100000 + b"}")
                     else:

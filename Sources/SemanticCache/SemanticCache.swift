@@ -150,6 +150,9 @@ public final class SemanticCache: Service, Sendable {
         }
         // Nothing to compare with: skip the embedding (the store that follows embeds once).
         if index.count(namespace: key.namespace) == 0 { return .miss(vector: vector) }
+        // Nothing this long is stored, so nothing could match it by meaning: no embedding (whose tokenizer would
+        // read the whole text) for a prompt past the bound.
+        if key.text.utf8.count > configuration.maxStoredTextBytes { return .miss(vector: nil) }
         let query: [Float]
         if let vector, vector.count == index.dimensions {
             query = vector

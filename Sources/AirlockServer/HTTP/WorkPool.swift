@@ -151,8 +151,14 @@ public final class WorkPool: TaskExecutor, Service, Sendable {
         return key
     }()
 
+    /// Nice value of the pool's threads: above the event loops' 0, so that when every core is busy the kernel runs
+    /// the loops (health probes, other connections' I/O) first and the pool's long computations after.
+    static let niceness: Int32 = 5
+
     private func work() {
         pthread_setspecific(Self.poolThreadKey, UnsafeRawPointer(bitPattern: 1))
+        // On Linux a nice value belongs to a thread: PRIO_PROCESS with 0 sets the calling thread's alone.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
         defer { threads.threadEnded() }
         while true {
             wakeup.wait()

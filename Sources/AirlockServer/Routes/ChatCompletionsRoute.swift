@@ -96,7 +96,16 @@ struct ChatCompletionsRoute: Sendable {
             var vector: [Float]?
             var state = "miss"
             if controls.lookup {
-                switch await cache.cache.lookup(key, threshold: controls.threshold) {
+                // Embedding the key tokenizes its text: a long one is CPU work for the pool, not the event loop.
+                let lookupCache = cache.cache
+                let threshold = controls.threshold
+                guard
+                    let looked = await heavy(
+                        key.text.utf8.count, { await lookupCache.lookup(key, threshold: threshold) })
+                else {
+                    return try shed(record: &record, scope: scope, request: request, context: context)
+                }
+                switch looked {
                 case .hit(var hit):
                     metrics.recordCacheLookup(result: "hit", layer: hit.layer.rawValue)
                     // Stored answers hold placeholders; this request's values go back in.
