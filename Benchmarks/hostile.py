@@ -97,6 +97,25 @@ def chat(text, stream=False, max_tokens=24):
     return body
 
 
+def together(count, call):
+    """Runs `call` on `count` threads at once; returns their results and the seconds until the last ended."""
+    results = []
+    lock = threading.Lock()
+
+    def one():
+        outcome = call()
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.monotonic() - started
+
+
 def burst(base):
     prompt, count = email_prompt(1 << 20)
     print(f"prompt: {len(prompt.encode())} bytes, {count} e-mail addresses")
@@ -105,22 +124,8 @@ def burst(base):
     print(f"one 1 MiB prompt: status {status}, {seconds * 1000:.0f} ms end to end (inspection, upstream, answer)")
     print("  " + health.summary())
 
-    results = []
-    lock = threading.Lock()
-
-    def one():
-        outcome = post(base, chat(prompt))
-        with lock:
-            results.append(outcome)
-
     with HealthPoller(base) as health:
-        threads = [threading.Thread(target=one) for _ in range(8)]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - started
+        results, elapsed = together(8, lambda: post(base, chat(prompt)))
     statuses = {}
     for status, _, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
@@ -129,21 +134,8 @@ def burst(base):
           f"(slowest {slowest * 1000:.0f} ms)")
     print("  " + health.summary())
 
-    sizes = []
-
-    def stream():
-        outcome = post(base, chat("Tell me a long story.", stream=True, max_tokens=None))
-        with lock:
-            sizes.append(outcome)
-
     with HealthPoller(base) as health:
-        threads = [threading.Thread(target=stream) for _ in range(3)]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.monotonic() - started
+        sizes, elapsed = together(3, lambda: post(base, chat("Tell me a long story.", stream=True, max_tokens=None)))
     total = sum(size for _, size, _ in sizes)
     print(f"3 streams: {[round(size / 1e6, 1) for _, size, _ in sizes]} MB, statuses {[s for s, _, _ in sizes]}, "
           f"{elapsed:.1f} s, {total / 1e6 / elapsed:.1f} MB/s together")

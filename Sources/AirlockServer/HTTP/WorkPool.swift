@@ -60,14 +60,7 @@ public final class WorkPool: TaskExecutor, Service, Sendable {
             shedCount.add(1, ordering: .relaxed)
             throw Overloaded()
         }
-        startIfNeeded()
-        let result = await withTaskExecutorPreference(self) { await body() }
-        let wake = state.withLock { state -> Bool in
-            state.admitted -= 1
-            return state.closing && state.idle
-        }
-        if wake { for _ in 0..<threadCount { wakeup.signal() } }
-        return result
+        return await runAdmittedWork(body)
     }
 
     /// Runs `body` on the pool even past its bound (work that must not be shed, such as inspecting an answer the
@@ -79,6 +72,11 @@ public final class WorkPool: TaskExecutor, Service, Sendable {
             return true
         }
         guard admitted else { return await body() }
+        return await runAdmittedWork(body)
+    }
+
+    /// Runs admitted work on the pool, then releases its admission (waking the threads if shutdown waits for it).
+    private func runAdmittedWork<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
         startIfNeeded()
         let result = await withTaskExecutorPreference(self) { await body() }
         let wake = state.withLock { state -> Bool in
