@@ -17,7 +17,11 @@ struct CacheCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "calibrate",
             abstract: "Precision, recall and false-hit rate across thresholds, with and without the lexical gate.",
-            discussion: "FILE is tab-separated with a header: a, b, same (1 = a hit is correct).")
+            discussion: """
+                FILE is tab-separated with a header: a, b, same (1 = a hit is correct). Pairs are grouped by the \
+                script of `b` (as the cache's namespace is), and each script is calibrated on its own, with the model \
+                serve would use for it: --multilingual-model for every script but Latin.
+                """)
 
         @Option(name: .long, help: "Labeled pairs (TSV: a, b, same; header line).")
         var pairs: String
@@ -31,10 +35,32 @@ struct CacheCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
         var model: String?
 
+        @Option(
+            name: .customLong("multilingual-model"),
+            help: "The model for texts in other scripts than Latin (models/multilingual-e5-small); default: none.")
+        var multilingualModel: String?
+
         func run() async throws {
-            let rows = try LabeledPairs.read(pairs)
+            let all = try LabeledPairs.read(pairs)
             let embedder = try loadLocalEmbedder(model)
             defer { embedder.shutdown() }
+            let multilingual = try multilingualModel.map { try loadLocalEmbedder($0) }
+            defer { multilingual?.shutdown() }
+            var groups: [TextScript: [LabeledPairs.Row]] = [:]
+            for row in all { groups[TextScript.of(CacheKey.normalize(row.b)), default: []].append(row) }
+            var reports: [String] = []
+            for script in groups.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+                let rows = groups[script] ?? []
+                let engine = script != .latin ? (multilingual ?? embedder) : embedder
+                let modelName = script != .latin && multilingual != nil ? multilingualModel! : (model ?? "all-MiniLM-L6-v2")
+                if !json { print("== script \(script.rawValue): \(rows.count) pairs, model \(modelName)") }
+                reports.append(#""\#(script.rawValue)":"# + (try await calibrate(rows, embedder: engine)))
+            }
+            if json { print(#"{"pairs":\#(all.count),"scripts":{\#(reports.joined(separator: ","))}}"#) }
+        }
+
+        /// One script's curve and the lowest threshold meeting the bound; prints the table, returns the JSON.
+        func calibrate(_ rows: [LabeledPairs.Row], embedder: LocalEmbedder) async throws -> String {
             let texts = rows.map { (CacheKey.normalize($0.a), CacheKey.normalize($0.b)) }
             let vectors = try await embedder.embed(texts.flatMap { [$0.0, $0.1] })
             let similarities = rows.indices.map { dotProduct(vectors[2 * $0], vectors[2 * $0 + 1]) }
@@ -68,10 +94,8 @@ struct CacheCommand: AsyncParsableCommand {
                 let points = curve.filter { Int(($0.threshold * 1000).rounded()) % 5 == 0 }.map { point in
                     #"{"threshold":\#(format(point.threshold, 3)),"gated":\#(point.gated.json),"cosine_only":\#(point.cosine.json)}"#
                 }
-                print(
-                    #"{"pairs":\#(rows.count),"max_false_hit":\#(bound),"default_threshold":\#(format(defaultThreshold, 3)),"lowest_threshold":\#(gatedChoice.map { format($0.threshold, 3) } ?? "null"),"lowest_threshold_cosine_only":\#(cosineChoice.map { format($0.threshold, 3) } ?? "null"),"curve":[\#(points.joined(separator: ","))]}"#
-                )
                 return
+                    #"{"pairs":\#(rows.count),"max_false_hit":\#(bound),"default_threshold":\#(format(defaultThreshold, 3)),"lowest_threshold":\#(gatedChoice.map { format($0.threshold, 3) } ?? "null"),"lowest_threshold_cosine_only":\#(cosineChoice.map { format($0.threshold, 3) } ?? "null"),"curve":[\#(points.joined(separator: ","))]}"#
             }
             print("pairs: \(rows.count) (\(rows.filter(\.same).count) same), bound: false-hit rate ≤ \(bound)")
             print("threshold   gate: precision  recall  false-hit   cosine only: precision  recall  false-hit")
@@ -86,6 +110,7 @@ struct CacheCommand: AsyncParsableCommand {
                 "lowest threshold meeting the bound, cosine only:   "
                     + (cosineChoice.map { "\(format($0.threshold, 3)) (recall \(format($0.cosine.recall, 3)))" } ?? "none"))
             print("default threshold: \(format(defaultThreshold, 2))")
+            return ""
         }
     }
 }
