@@ -81,7 +81,7 @@ struct Setting: Sendable {
                 guard let raw, let url = normalizeBaseURL(raw) else { return false }
                 config.upstream.url = url
                 return true
-            }, render: { maskURLPassword($0.upstream.url) }),
+            }, render: { URLRedaction.redacting($0.upstream.url) }),
         Setting(
             "upstream.api_key", env: ["DASHSCOPE_API_KEY", "AIRLOCK_UPSTREAM_API_KEY"], default: nil,
             expected: "a non-empty key without spaces", secret: true,
@@ -173,7 +173,7 @@ struct Setting: Sendable {
             },
             render: { config in
                 let items = config.upstream.fallbacks.map { target in
-                    var fields = ["url=\(maskURLPassword(target.url))"]
+                    var fields = ["url=\(URLRedaction.redacting(target.url))"]
                     if let model = target.model { fields.append("model=\(model)") }
                     if let env = target.apiKeyEnv { fields.append("api_key_env=\(env)") }
                     return "{" + fields.joined(separator: " ") + "}"
@@ -411,7 +411,7 @@ struct Setting: Sendable {
                 guard raw.hasPrefix("redis://") || raw.hasPrefix("unix://") else { return false }
                 config.redisURL = raw
                 return true
-            }, render: { $0.redisURL.map(maskURLPassword) ?? "none" }),
+            }, render: { $0.redisURL.map(URLRedaction.redacting) ?? "none" }),
         Setting(
             "log.level", env: ["AIRLOCK_LOG_LEVEL"], default: "info",
             expected: "one of: trace, debug, info, notice, warning, error, critical",
@@ -468,10 +468,6 @@ func isPlaceholderToken(_ token: String) -> Bool {
     let lowered = token.lowercased()
     let words = ["replace", "changeme", "change-me", "change_me", "placeholder", "example", "your-token", "secret-token"]
     return words.contains { lowered.contains($0) } || Set(token).count < 6
-}
-
-public func maskURLPassword(_ url: String) -> String {
-    URLRedaction.redacting(url)
 }
 
 /// URLs as they may appear in logs, errors and `config print`: no credentials.

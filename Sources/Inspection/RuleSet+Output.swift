@@ -66,26 +66,20 @@ extension RuleSet {
     {
         let semantic = semanticRules.filter { $0.definition.scope.coversOutput && !isRefusalRule($0.pack) }
         let guards = guardRules.filter { $0.definition.scope.coversOutput }
-        if !complete {
-            var result = ModelRulesResult()
-            for (id, kind, mode, action) in semantic.map({ ($0.id, RuleKind.semantic, $0.definition.onError, $0.definition.action) })
-                + guards.map({ ($0.id, RuleKind.guard, $0.definition.onError, $0.definition.action) })
-            {
-                let failure = RuleFailure(
-                    ruleID: id, kind: kind, code: .textTooLong,
-                    message: "the answer is longer than Airlock keeps of a streamed answer", mode: mode)
-                recordFailure(failure)
-                result.failures.append(failure)
-                if mode == .closed && action == .block { result.blocking.append(id) }
-            }
-            return OutputInspection(
-                decision: result.blocking.isEmpty ? .allow : .block(rules: Self.unique(result.blocking)), text: text,
-                isModified: false, findings: [], failures: result.failures, refusal: await detectRefusal(text: text))
+        let semanticResult: ModelRulesResult
+        let guardResult: (model: ModelRulesResult, refusal: RefusalVerdict?)
+        let refusalByRules: RefusalVerdict?
+        if complete {
+            async let semanticPart = evaluateSemantic(semantic, texts: { _ in [text] })
+            async let guardPart = evaluateGuards(guards, prompt: prompt, answer: text)
+            async let refusalPart = detectRefusal(text: text)
+            (semanticResult, guardResult, refusalByRules) = await (semanticPart, guardPart, refusalPart)
+        } else {
+            let message = "the answer is longer than Airlock keeps of a streamed answer"
+            semanticResult = failing(semantic.map { ($0.id, .semantic, $0.definition) }, .textTooLong, message)
+            guardResult = (failing(guards.map { ($0.id, .guard, $0.definition) }, .textTooLong, message), nil)
+            refusalByRules = await detectRefusal(text: text)
         }
-        async let semanticPart = evaluateSemantic(semantic, texts: { _ in [text] })
-        async let guardPart = evaluateGuards(guards, prompt: prompt, answer: text)
-        async let refusalPart = detectRefusal(text: text)
-        let (semanticResult, guardResult, refusalByRules) = await (semanticPart, guardPart, refusalPart)
         var findings: [Finding] = []
         var failures: [RuleFailure] = []
         var blocking: [String] = []

@@ -147,6 +147,23 @@ extension RuleSet {
         var blocking: [String] = []
     }
 
+    /// Every rule given fails with `code`: recorded, reported, and blocking where its `on_error` is `closed` and its
+    /// action is `block`.
+    func failing(
+        _ rules: [(id: String, kind: RuleKind, definition: RuleDefinition)], _ code: InspectionError.Code,
+        _ message: String
+    ) -> ModelRulesResult {
+        var result = ModelRulesResult()
+        for rule in rules {
+            let failure = RuleFailure(
+                ruleID: rule.id, kind: rule.kind, code: code, message: message, mode: rule.definition.onError)
+            recordFailure(failure)
+            result.failures.append(failure)
+            if failure.mode == .closed && rule.definition.action == .block { result.blocking.append(rule.id) }
+        }
+        return result
+    }
+
     /// Embeds what the rules read in one call, each distinct string once: every text cut into segments for exemplar
     /// comparison, and for a classifier the whole text (or, when it is longer than the embedding model's window,
     /// consecutive windows of it). A short text is its own single segment and window, so it is embedded once for
@@ -194,15 +211,7 @@ extension RuleSet {
         }
         guard !inputs.isEmpty else { return result }
         func fail(_ code: InspectionError.Code, _ message: String) -> ModelRulesResult {
-            var result = ModelRulesResult()
-            for (rule, _, _) in plans {
-                let failure = RuleFailure(
-                    ruleID: rule.id, kind: .semantic, code: code, message: message, mode: rule.definition.onError)
-                recordFailure(failure)
-                result.failures.append(failure)
-                if failure.mode == .closed && rule.definition.action == .block { result.blocking.append(rule.id) }
-            }
-            return result
+            failing(plans.map { ($0.rule.id, .semantic, $0.rule.definition) }, code, message)
         }
         if inputs.count > configuration.maxSemanticPieces {
             return fail(

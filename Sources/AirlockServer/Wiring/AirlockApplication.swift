@@ -53,7 +53,7 @@ public enum AirlockApplication {
             do {
                 redis = try RedisClient(configuration: try RedisConfiguration(url: url), logger: logger)
             } catch {
-                throw AirlockStartupError("redis.url \(maskURLPassword(url)): \(error)")
+                throw AirlockStartupError("redis.url \(URLRedaction.redacting(url)): \(error)")
             }
         } else if configuration.cache.enabled {
             redis = nil
