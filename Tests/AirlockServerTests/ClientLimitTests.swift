@@ -72,8 +72,12 @@ import Glibc
             connection.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
             let answer = try await onOwnThread { connection.readToClose() }
             #expect(!answer.contains("200 OK"))
-            let (health, _) = try await airlock.json("GET", "/healthz")
-            #expect(health.status == 200)
+            // The server goes on. (On a fresh connection of its own: with a 200 ms idle timeout, a pooled keep-alive
+            // connection may be closed by the server between two requests, as the setting says it should be.)
+            let health = try RawConnection(port: Self.port(airlock))
+            health.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let healthAnswer = try await onOwnThread { health.readToClose() }
+            #expect(healthAnswer.hasPrefix("HTTP/1.1 200"))
         }
     }
 }
