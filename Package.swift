@@ -30,6 +30,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // The 4-bit × f32 product kernel (AVX2/FMA chosen at run time); optimized in debug builds too, so tests
+        // that embed with the 4-bit model do not crawl.
+        .target(name: "CQuantKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
 
@@ -52,7 +55,7 @@ let package = Package(
         .target(
             name: "Embeddings",
             dependencies: [
-                "COpenBLAS", "Upstream", "ThreadJoin",
+                "COpenBLAS", "CQuantKernels", "Upstream", "ThreadJoin",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -211,7 +214,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "EmbeddingsTests", dependencies: ["Embeddings", "Upstream", "QwenEmulator", "AirlockTestSupport"], swiftSettings: swiftSettings),
+            name: "EmbeddingsTests", dependencies: ["Embeddings", "CQuantKernels", "Upstream", "QwenEmulator", "AirlockTestSupport"], swiftSettings: swiftSettings),
         // What every suite shares: a race-free redis-server, one `eventually`, the model loaded once, services run
         // and shut down gracefully.
         .target(

@@ -192,6 +192,23 @@ extension E5ModelFile {
         }
     }
 
+    /// A dense layer's [outputs, inputs] matrix: kept in its 4-bit blocks (repacked for the kernel) when stored so,
+    /// else f32.
+    func linearWeight(_ name: String, outputs: Int, inputs: Int) throws(EmbeddingError) -> LinearWeight {
+        let count = outputs * inputs
+        let tensor = try entry(name, count: count)
+        guard tensor.dtype == 1 else { return .float(try floatTensor(name, shape: [outputs, inputs])) }
+        guard inputs % 32 == 0 else {
+            throw EmbeddingError(.tensorShapeMismatch, "\(name): rows of \(inputs) weights are not whole Q4 blocks")
+        }
+        return data.withUnsafeBytes { raw in
+            .q4(
+                Q4Matrix(
+                    blocks: UnsafeRawBufferPointer(rebasing: raw[tensor.offset..<tensor.offset + tensor.byteCount]),
+                    outputs: outputs, inputs: inputs))
+        }
+    }
+
     /// A Q4_0 tensor's blocks as they are stored: a view of the mapped file, not a copy, so only the pages of the
     /// rows in use become resident.
     func q4Blocks(_ name: String, count: Int) throws(EmbeddingError) -> Data {

@@ -86,11 +86,10 @@ public final class BertEncoder: Sendable {
         let inner = configuration.intermediateSize
         let eps = configuration.layerNormEps
 
-        // Q, K and V for every token in one GEMM, the bias preloaded into C.
+        // Q, K and V for every token in one product, the bias preloaded into the output.
         VectorKernels.broadcastRows(scratch.qkv, bias: layer.qkvBias.pointer, rows: tokens, columns: 3 * h)
-        linear(
-            scratch.hidden, layer.qkvWeight.pointer, into: scratch.qkv, rows: tokens, inputs: h, outputs: 3 * h,
-            accumulate: true)
+        layer.qkvWeight.apply(
+            scratch.hidden, into: scratch.qkv, rows: tokens, inputs: h, accumulate: true, panel: scratch.panel)
 
         selfAttention(batch: batch, scratch: scratch)
 
@@ -98,26 +97,26 @@ public final class BertEncoder: Sendable {
         VectorKernels.addBias(
             scratch.attention, source: scratch.hidden, bias: layer.attentionOutputBias.pointer, rows: tokens, columns: h
         )
-        linear(
-            scratch.context, layer.attentionOutputWeight.pointer, into: scratch.attention, rows: tokens, inputs: h,
-            outputs: h, accumulate: true)
+        layer.attentionOutputWeight.apply(
+            scratch.context, into: scratch.attention, rows: tokens, inputs: h, accumulate: true,
+            panel: scratch.panel)
         VectorKernels.layerNorm(
             scratch.attention, rows: tokens, columns: h, weight: layer.attentionNormWeight.pointer,
             bias: layer.attentionNormBias.pointer, epsilon: eps)
 
         // intermediate = GELU(attention·Wiᵀ + bias)
-        linear(
-            scratch.attention, layer.intermediateWeight.pointer, into: scratch.intermediate, rows: tokens, inputs: h,
-            outputs: inner, accumulate: false)
+        layer.intermediateWeight.apply(
+            scratch.attention, into: scratch.intermediate, rows: tokens, inputs: h, accumulate: false,
+            panel: scratch.panel)
         VectorKernels.geluAddingBias(
             scratch.intermediate, bias: layer.intermediateBias.pointer, rows: tokens, columns: inner)
 
         // hidden = LayerNorm(attention + bias + intermediate·Wᵀ)
         VectorKernels.addBias(
             scratch.hidden, source: scratch.attention, bias: layer.outputBias.pointer, rows: tokens, columns: h)
-        linear(
-            scratch.intermediate, layer.outputWeight.pointer, into: scratch.hidden, rows: tokens, inputs: inner,
-            outputs: h, accumulate: true)
+        layer.outputWeight.apply(
+            scratch.intermediate, into: scratch.hidden, rows: tokens, inputs: inner, accumulate: true,
+            panel: scratch.panel)
         VectorKernels.layerNorm(
             scratch.hidden, rows: tokens, columns: h, weight: layer.outputNormWeight.pointer,
             bias: layer.outputNormBias.pointer, epsilon: eps)
@@ -153,17 +152,6 @@ public final class BertEncoder: Sendable {
             }
             offset += n
         }
-    }
-
-    /// out[rows, outputs] (+)= input[rows, inputs] · weightᵀ, the weight used as stored ([outputs, inputs]).
-    @inline(__always)
-    private func linear(
-        _ input: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
-        rows: Int, inputs: Int, outputs: Int, accumulate: Bool
-    ) {
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-            input, Int32(inputs), weight, Int32(inputs), accumulate ? 1 : 0, output, Int32(outputs))
     }
 
     /// Mean of the text's token vectors, then L2 normalised.

@@ -12,6 +12,7 @@ public final class EncoderScratch {
     private(set) var attention: UnsafeMutablePointer<Float>!  // [tokens, hidden]
     private(set) var intermediate: UnsafeMutablePointer<Float>!  // [tokens, intermediate]
     private(set) var scores: UnsafeMutablePointer<Float>!  // [sequence, sequence]
+    private(set) var panel: UnsafeMutablePointer<Float>!  // [Q4Matrix.panelOutputs, max(hidden, intermediate)]
 
     private let hiddenSize: Int
     private let intermediateSize: Int
@@ -35,6 +36,7 @@ public final class EncoderScratch {
         let sizes = [
             padded(newTokens * hiddenSize), padded(newTokens * 3 * hiddenSize), padded(newTokens * hiddenSize),
             padded(newTokens * hiddenSize), padded(newTokens * intermediateSize), padded(newSequence * newSequence),
+            padded(Q4Matrix.panelOutputs * max(hiddenSize, intermediateSize)),
         ]
         storage?.deallocate()
         let raw = UnsafeMutableRawPointer.allocate(byteCount: sizes.reduce(0, +) * 4, alignment: 64)
@@ -46,8 +48,8 @@ public final class EncoderScratch {
             offset += size
         }
         storage = raw
-        (hidden, qkv, context, attention, intermediate, scores) = (
-            views[0], views[1], views[2], views[3], views[4], views[5]
+        (hidden, qkv, context, attention, intermediate, scores, panel) = (
+            views[0], views[1], views[2], views[3], views[4], views[5], views[6]
         )
         tokenCapacity = newTokens
         sequenceCapacity = newSequence

