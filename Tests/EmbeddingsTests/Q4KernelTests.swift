@@ -1,8 +1,8 @@
 import CQuantKernels
 import Testing
 
-/// The 4-bit × f32 product against a double-precision product over the same weights, on the AVX2 path (when the
-/// CPU has it) and the portable one, for row and output counts around the kernel's tile edges.
+/// The 4-bit × f32 product against a double-precision product over the same weights, on every kernel this CPU can
+/// run (portable, AVX2, AVX2 with AVX-512VL registers), for row and output counts around the kernel's tile edges.
 @Suite("4-bit product kernel")
 struct Q4KernelTests {
     struct Matrix {
@@ -57,21 +57,24 @@ struct Q4KernelTests {
                     reference[r * outputs + o] = sum
                 }
             }
-            for portable in [false, true] {
+            // Level -1: whichever kernel this CPU gets by default; 0, 1, 2: each kernel this CPU can run.
+            for level in -1...2 {
                 var output = initial
-                if portable {
-                    airlock_q4_linear_portable(
-                        m.nibbles, m.scales, Int32(outputs), Int32(inputs), input, Int32(rows), &output,
-                        accumulate ? 1 : 0)
-                } else {
+                if level < 0 {
                     airlock_q4_linear(
                         m.nibbles, m.scales, Int32(outputs), Int32(inputs), input, Int32(rows), &output,
                         accumulate ? 1 : 0)
+                } else {
+                    let ran = airlock_q4_linear_at_level(
+                        Int32(level), m.nibbles, m.scales, Int32(outputs), Int32(inputs), input, Int32(rows),
+                        &output, accumulate ? 1 : 0)
+                    if level == 0 { #expect(ran == 1, "the portable kernel runs everywhere") }
+                    if ran == 0 { continue }
                 }
                 let worst = zip(output, reference).map { abs(Double($0) - $1) }.max() ?? 0
                 #expect(
                     worst < 1e-4,
-                    "rows \(rows), outputs \(outputs), inputs \(inputs), accumulate \(accumulate), portable \(portable): off by \(worst)")
+                    "rows \(rows), outputs \(outputs), inputs \(inputs), accumulate \(accumulate), level \(level): off by \(worst)")
             }
         }
     }

@@ -13,9 +13,10 @@
 void airlock_q4_linear(const uint8_t *nibbles, const float *scales, int outputs, int inputs,
                        const float *input, int rows, float *output, int accumulate);
 
-/// The same product by the portable loop, whatever the CPU (tests compare the two).
-void airlock_q4_linear_portable(const uint8_t *nibbles, const float *scales, int outputs, int inputs,
-                                const float *input, int rows, float *output, int accumulate);
+/// The same product by one kernel (tests compare them): 0 the portable loop, 1 AVX2/FMA, 2 AVX2/FMA with
+/// AVX-512VL's 32 registers. Returns 0 without computing when this CPU lacks what `level` needs, else 1.
+int airlock_q4_linear_at_level(int level, const uint8_t *nibbles, const float *scales, int outputs, int inputs,
+                               const float *input, int rows, float *output, int accumulate);
 
 /// Dequantizes `blocks` blocks of one such row into `out` (32 floats per block).
 void airlock_q4_dequantize_row(const uint8_t *nibbles, const float *scales, int blocks, float *out);

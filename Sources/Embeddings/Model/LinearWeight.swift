@@ -76,7 +76,7 @@ final class Q4Matrix: @unchecked Sendable {
     /// Outputs dequantized at a time when a product runs through sgemm (`panelMinimumRows` rows or more).
     static let panelOutputs = 128
     /// From this many rows on, dequantized panels and sgemm; below, the 4-bit kernel (measured with
-    /// `make bench-embed` on a 2-core EPYC: 16 tokens 9.9 ms with the kernel, 14.1 ms through sgemm; batches of
+    /// `make bench-embed` on a 2-core EPYC: 16 tokens 9.1 ms with the kernel, 14.1 ms through sgemm; batches of
     /// 16-token texts 230 texts/s through sgemm, 190 with the kernel; at 128 tokens the two are even).
     static let panelMinimumRows = 48
     let outputs: Int
