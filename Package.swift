@@ -150,7 +150,7 @@ let package = Package(
             name: "airlock",
             dependencies: [
                 "AirlockServer", "AirlockConfiguration", "Embeddings", "Upstream", "SemanticCache", "Redis", "Inspection",
-                "FleetStats",
+                "FleetStats", "Digest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -286,8 +286,11 @@ struct Setting: Sendable {
             render: { config in
                 guard config.embedding.backend == .local else { return "(not used: the remote backend is multilingual)" }
                 let directory = config.cache.multilingualModelDirectory
+                let judged = config.cache.resolvedSemanticScripts(backend: config.embedding.backend).filter {
+                    AirlockConfiguration.Cache.multilingualScripts.contains($0)
+                }
                 return directory.isEmpty
-                    ? "off" : directory + " (" + AirlockConfiguration.Cache.multilingualScripts.joined(separator: ",") + ")"
+                    ? "off" : directory + " (judges: " + (judged.isEmpty ? "none" : judged.joined(separator: ",")) + ")"
             }),
         Setting(
             "cache.thresholds", env: ["AIRLOCK_CACHE_THRESHOLDS"], default: "",

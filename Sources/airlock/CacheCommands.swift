@@ -1,6 +1,7 @@
 import AirlockConfiguration
 import AirlockServer
 import ArgumentParser
+import Digest
 import Embeddings
 import Foundation
 import Logging
@@ -10,109 +11,7 @@ import SemanticCache
 /// `airlock cache …`.
 struct CacheCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cache", abstract: "Semantic cache tools.", subcommands: [Calibrate.self])
-
-    /// `airlock cache calibrate`: precision, recall and false-hit rate across thresholds on labeled pairs.
-    struct Calibrate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "calibrate",
-            abstract: "Precision, recall and false-hit rate across thresholds, with and without the lexical gate.",
-            discussion: """
-                FILE is tab-separated with a header: a, b, same (1 = a hit is correct). Pairs are grouped by the \
-                script of `b` (as the cache's namespace is), and each script is calibrated on its own, with the model \
-                serve would use for it: --multilingual-model for every script but Latin.
-                """)
-
-        @Option(name: .long, help: "Labeled pairs (TSV: a, b, same; header line).")
-        var pairs: String
-
-        @Option(name: .customLong("max-false-hit"), help: "The false-hit rate to stay under.")
-        var maxFalseHit: Double = 0.01
-
-        @Flag(name: .long, help: "Print the result as JSON.")
-        var json = false
-
-        @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
-        var model: String?
-
-        @Option(
-            name: .customLong("multilingual-model"),
-            help: "The model for texts in other scripts than Latin (models/multilingual-e5-small); default: none.")
-        var multilingualModel: String?
-
-        func run() async throws {
-            let all = try LabeledPairs.read(pairs)
-            let embedder = try loadLocalEmbedder(model)
-            defer { embedder.shutdown() }
-            let multilingual = try multilingualModel.map { try loadLocalEmbedder($0) }
-            defer { multilingual?.shutdown() }
-            var groups: [TextScript: [LabeledPairs.Row]] = [:]
-            for row in all { groups[TextScript.of(CacheKey.normalize(row.b)), default: []].append(row) }
-            var reports: [String] = []
-            for script in groups.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
-                let rows = groups[script] ?? []
-                let engine = script != .latin ? (multilingual ?? embedder) : embedder
-                let modelName = script != .latin && multilingual != nil ? multilingualModel! : (model ?? "all-MiniLM-L6-v2")
-                if !json { print("== script \(script.rawValue): \(rows.count) pairs, model \(modelName)") }
-                reports.append(#""\#(script.rawValue)":"# + (try await calibrate(rows, embedder: engine)))
-            }
-            if json { print(#"{"pairs":\#(all.count),"scripts":{\#(reports.joined(separator: ","))}}"#) }
-        }
-
-        /// One script's curve and the lowest threshold meeting the bound; prints the table, returns the JSON.
-        func calibrate(_ rows: [LabeledPairs.Row], embedder: LocalEmbedder) async throws -> String {
-            let texts = rows.map { (CacheKey.normalize($0.a), CacheKey.normalize($0.b)) }
-            let vectors = try await embedder.embed(texts.flatMap { [$0.0, $0.1] })
-            let similarities = rows.indices.map { dotProduct(vectors[2 * $0], vectors[2 * $0 + 1]) }
-            let gate = SemanticCacheConfiguration().gate
-            // The gate's verdict does not depend on the threshold; only the similarity it requires does.
-            let requiredMargin: [Float?] = rows.indices.map { index in
-                switch gate.evaluate(query: texts[index].1, candidate: texts[index].0, threshold: 0) {
-                case .pass(_, let needed): needed
-                case .reject: nil
-                }
-            }
-            var curve: [(threshold: Float, gated: Rates, cosine: Rates)] = []
-            for step in 0...199 {
-                let threshold = Float(800 + step) / 1000
-                var gated = Rates()
-                var cosine = Rates()
-                for (index, row) in rows.enumerated() {
-                    let similarity = similarities[index]
-                    let cosineHit = similarity >= threshold
-                    let gatedHit = cosineHit && requiredMargin[index].map { similarity >= threshold + $0 } == true
-                    cosine.add(hit: cosineHit, same: row.same)
-                    gated.add(hit: gatedHit, same: row.same)
-                }
-                curve.append((threshold, gated, cosine))
-            }
-            let bound = maxFalseHit
-            let gatedChoice = curve.first { $0.gated.falseHitRate <= bound }
-            let cosineChoice = curve.first { $0.cosine.falseHitRate <= bound }
-            let defaultThreshold = SemanticCacheConfiguration().threshold
-            if json {
-                let points = curve.filter { Int(($0.threshold * 1000).rounded()) % 5 == 0 }.map { point in
-                    #"{"threshold":\#(format(point.threshold, 3)),"gated":\#(point.gated.json),"cosine_only":\#(point.cosine.json)}"#
-                }
-                return
-                    #"{"pairs":\#(rows.count),"max_false_hit":\#(bound),"default_threshold":\#(format(defaultThreshold, 3)),"lowest_threshold":\#(gatedChoice.map { format($0.threshold, 3) } ?? "null"),"lowest_threshold_cosine_only":\#(cosineChoice.map { format($0.threshold, 3) } ?? "null"),"curve":[\#(points.joined(separator: ","))]}"#
-            }
-            print("pairs: \(rows.count) (\(rows.filter(\.same).count) same), bound: false-hit rate ≤ \(bound)")
-            print("threshold   gate: precision  recall  false-hit   cosine only: precision  recall  false-hit")
-            for point in curve where Int((point.threshold * 1000).rounded()) % 10 == 0 {
-                print(
-                    "  \(format(point.threshold, 2))          \(point.gated.row)              \(point.cosine.row)")
-            }
-            print(
-                "lowest threshold meeting the bound, with the gate: "
-                    + (gatedChoice.map { "\(format($0.threshold, 3)) (recall \(format($0.gated.recall, 3)))" } ?? "none"))
-            print(
-                "lowest threshold meeting the bound, cosine only:   "
-                    + (cosineChoice.map { "\(format($0.threshold, 3)) (recall \(format($0.cosine.recall, 3)))" } ?? "none"))
-            print("default threshold: \(format(defaultThreshold, 2))")
-            return ""
-        }
-    }
+        commandName: "cache", abstract: "Semantic cache tools.", subcommands: [CacheCalibrateCommand.self])
 }
 
 /// `airlock eval cache`: each pair in its own namespace; store `a`'s answer, look `b` up through the real path.
@@ -196,7 +95,9 @@ struct EvalCacheCommand: AsyncParsableCommand {
             configuration: cacheConfiguration, redis: redis, embedder: embedder,
             embeddingModel: settings.cacheEmbeddingModel, routes: routes, logger: logger)
         if crowded {
-            try await runCrowded(rows, cache: cache, embedder: embedder, threshold: cacheConfiguration.threshold)
+            try await runCrowded(
+                rows, cache: cache, embedder: embedder, threshold: cacheConfiguration.threshold,
+                byScript: Self.describe(cacheConfiguration))
             _ = try? await cache.delete(.all)
             return
         }
@@ -253,15 +154,24 @@ struct EvalCacheCommand: AsyncParsableCommand {
             print("precision:         \(format(rates.precision, 4))")
             print("recall:            \(format(rates.recall, 4))")
             print("false-hit rate:    \(format(rates.falseHitRate, 4))")
-            print("threshold:         \(format(base, 3)) (+ lexical gate)")
+            print("threshold:         \(format(base, 3))\(Self.describe(cacheConfiguration)) (+ lexical gate)")
         }
     }
 }
 
 extension EvalCacheCommand {
+    /// The scripts with their own threshold, and those served exactly only: ", han 0.990; exact only: kana, …".
+    static func describe(_ configuration: SemanticCacheConfiguration) -> String {
+        let own = configuration.thresholds.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.key.rawValue) \(format($0.value, 3))" }
+        let exactOnly = TextScript.allCases.filter { !configuration.semanticScripts.contains($0) }.map(\.rawValue)
+        return (own.isEmpty ? "" : ", " + own.joined(separator: ", "))
+            + (exactOnly.isEmpty ? "" : "; exact hits only: " + exactOnly.joined(separator: ", "))
+    }
+
     /// The crowded evaluation: one namespace holding every distinct `a`; every `b` asked against all of them.
     func runCrowded(
-        _ rows: [LabeledPairs.Row], cache: SemanticCache, embedder: any Embedder, threshold: Float
+        _ rows: [LabeledPairs.Row], cache: SemanticCache, embedder: any Embedder, threshold: Float, byScript: String
     ) async throws {
         func key(_ text: String) -> CacheKey {
             cache.key(CacheKeyInput(tenant: "eval-crowded", model: "eval", lastUserTurn: text))
@@ -333,7 +243,7 @@ extension EvalCacheCommand {
             print("served a wrong answer: \(wrong) (\(format(wrongRate * 100, 2))% of lookups)")
             print("precision of hits:     \(format(precision, 4))")
             print("recall on same pairs:  \(format(recall, 4)) (\(rightOnSame) of \(sameRows))")
-            print("threshold:             \(format(threshold, 3)) (+ lexical gate)")
+            print("threshold:             \(format(threshold, 3))\(byScript) (+ lexical gate)")
         }
     }
 }
@@ -385,8 +295,8 @@ struct Rates {
     var row: String { "\(format(precision, 3))   \(format(recall, 3))    \(format(falseHitRate, 4))" }
 }
 
-private func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
-private func format(_ value: Float, _ digits: Int) -> String { String(format: "%.\(digits)f", Double(value)) }
+func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+func format(_ value: Float, _ digits: Int) -> String { String(format: "%.\(digits)f", Double(value)) }
 
 private func dotProduct(_ a: [Float], _ b: [Float]) -> Float {
     var sum: Float = 0

@@ -35,11 +35,19 @@ import Testing
         #expect(defaults.rendered().contains(#"semantic_scripts: "auto: latin (exact hits only: han,kana,hangul,"#))
         let multilingual = try AirlockConfiguration.load(
             path: nil, environment: ["AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR": "models/multilingual-e5-small"])
+        // Calibrated scripts only (Han); the others have no labeled pairs and stay exact-only.
+        #expect(multilingual.cache.resolvedSemanticScripts(backend: .local) == ["latin", "han"])
         #expect(
-            multilingual.cache.resolvedSemanticScripts(backend: .local)
-                == ["latin", "han", "kana", "hangul", "cyrillic", "arabic", "other"])
-        #expect(multilingual.cache.resolvedThresholds(backend: .local)["han"] == 0.97)
-        #expect(multilingual.rendered().contains("auto: latin,han,kana,hangul,cyrillic,arabic,other (exact hits only: none)"))
+            multilingual.cache.resolvedThresholds(backend: .local)["han"]
+                == AirlockConfiguration.Cache.calibratedMultilingualThresholds["han"])
+        #expect(multilingual.rendered().contains("auto: latin,han (exact hits only: kana,hangul,cyrillic,arabic,other,none)"))
+        // An operator's threshold for a script puts it under `auto` too.
+        let kana = try AirlockConfiguration.load(
+            path: nil,
+            environment: [
+                "AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR": "models/multilingual-e5-small", "AIRLOCK_CACHE_THRESHOLDS": "kana=0.96",
+            ])
+        #expect(kana.cache.resolvedSemanticScripts(backend: .local) == ["latin", "han", "kana"])
         let remote = try AirlockConfiguration.load(path: nil, environment: ["AIRLOCK_EMBEDDING_BACKEND": "remote"])
         #expect(remote.cache.resolvedSemanticScripts(backend: remote.embedding.backend).contains("han"))
         let set = try AirlockConfiguration.load(
@@ -52,6 +60,28 @@ import Testing
         {
             #expect(throws: ConfigurationError.self) { try AirlockConfiguration.load(path: nil, environment: bad) }
         }
+    }
+
+    /// The thresholds in code are the calibration record's: `airlock cache calibrate --write` regenerates the file,
+    /// and a recalibration that moves a threshold fails here until the code follows.
+    @Test func multilingualThresholdsEqualTheShippedCalibration() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/cache/calibration.json").path
+        let data = try #require(FileManager.default.contents(atPath: path), "scripts/cache/calibration.json is missing")
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["format"] as? String == "airlock-cache-calibration/1")
+        let scripts = try #require(object["scripts"] as? [String: [String: Any]])
+        var calibrated: [String: Double] = [:]
+        for (script, record) in scripts where script != "latin" {
+            #expect(record["model"] as? String == "multilingual-e5-small", "\(script)")
+            if let threshold = record["threshold"] as? Double { calibrated[script] = threshold }
+            // Every threshold names the files it was measured on, with their checksums.
+            for file in record["files"] as? [[String: Any]] ?? [] {
+                #expect((file["sha256"] as? String)?.count == 64)
+            }
+        }
+        #expect(calibrated == AirlockConfiguration.Cache.calibratedMultilingualThresholds)
+        #expect(scripts["han"]?["threshold"] as? Double != nil, "Han is calibrated on ATEC and BQ")
     }
 
     @Test func environmentOverridesTheFile() throws {
