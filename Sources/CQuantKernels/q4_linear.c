@@ -90,23 +90,44 @@ __attribute__((target("avx2,fma"))) static inline void store4(float *y, __m128 s
     for (int j = 0; j < count; j++) y[j] = accumulate ? y[j] + lanes[j] : lanes[j];
 }
 
+/// Dequantizes weight rows o..o+3 into w (4 x inputs floats), zeros past the last row; returns how many are real.
+__attribute__((target("avx2,fma"))) static int dequantize4(const uint8_t *nibbles, const float *scales, int outputs,
+                                                           int inputs, int o, float *w) {
+    const int blocks = inputs / 32;
+    const size_t rowBytes = (size_t)inputs / 2;
+    const int count = outputs - o < 4 ? outputs - o : 4;
+    for (int j = 0; j < 4; j++) {
+        float *dst = w + (size_t)j * inputs;
+        if (j < count) {
+            dequantize_row_avx2(nibbles + (size_t)(o + j) * rowBytes, scales + (size_t)(o + j) * blocks, blocks, dst);
+        } else {
+            memset(dst, 0, sizeof(float) * (size_t)inputs);
+        }
+    }
+    return count;
+}
+
+/// One input row against the four dequantized weight rows: y[0..count) (+)= x · w_j.
+__attribute__((target("avx2,fma"))) static void row4x1(const float *x, const float *w, int inputs, float *y, int count,
+                                                      int accumulate) {
+    const float *w0 = w, *w1 = w + inputs, *w2 = w + 2 * (size_t)inputs, *w3 = w + 3 * (size_t)inputs;
+    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+    for (int k = 0; k < inputs; k += 8) {
+        const __m256 a0 = _mm256_loadu_ps(x + k);
+        c0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w0 + k), c0);
+        c1 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w1 + k), c1);
+        c2 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w2 + k), c2);
+        c3 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w3 + k), c3);
+    }
+    store4(y, sums4(c0, c1, c2, c3), count, accumulate);
+}
+
 __attribute__((target("avx2,fma"))) static void linear_avx2(const uint8_t *nibbles, const float *scales,
                                                             int outputs, int inputs, const float *input, int rows,
                                                             float *output, int accumulate, float *w) {
-    const int blocks = inputs / 32;
-    const size_t rowBytes = (size_t)inputs / 2;
     float *w0 = w, *w1 = w + inputs, *w2 = w + 2 * (size_t)inputs, *w3 = w + 3 * (size_t)inputs;
     for (int o = 0; o < outputs; o += 4) {
-        const int count = outputs - o < 4 ? outputs - o : 4;
-        for (int j = 0; j < 4; j++) {
-            float *dst = w + (size_t)j * inputs;
-            if (j < count) {
-                dequantize_row_avx2(nibbles + (size_t)(o + j) * rowBytes, scales + (size_t)(o + j) * blocks, blocks,
-                                    dst);
-            } else {
-                memset(dst, 0, sizeof(float) * (size_t)inputs);
-            }
-        }
+        const int count = dequantize4(nibbles, scales, outputs, inputs, o, w);
         int r = 0;
         for (; r + 2 <= rows; r += 2) {
             const float *x0 = input + (size_t)r * inputs, *x1 = x0 + inputs;
@@ -129,19 +150,8 @@ __attribute__((target("avx2,fma"))) static void linear_avx2(const uint8_t *nibbl
             store4(output + (size_t)r * outputs + o, sums4(c00, c01, c02, c03), count, accumulate);
             store4(output + (size_t)(r + 1) * outputs + o, sums4(c10, c11, c12, c13), count, accumulate);
         }
-        for (; r < rows; r++) {
-            const float *x0 = input + (size_t)r * inputs;
-            __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(),
-                   c3 = _mm256_setzero_ps();
-            for (int k = 0; k < inputs; k += 8) {
-                const __m256 a0 = _mm256_loadu_ps(x0 + k);
-                c0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w0 + k), c0);
-                c1 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w1 + k), c1);
-                c2 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w2 + k), c2);
-                c3 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w3 + k), c3);
-            }
-            store4(output + (size_t)r * outputs + o, sums4(c0, c1, c2, c3), count, accumulate);
-        }
+        for (; r < rows; r++) row4x1(input + (size_t)r * inputs, w, inputs, output + (size_t)r * outputs + o, count,
+                                     accumulate);
     }
 }
 
@@ -150,20 +160,9 @@ __attribute__((target("avx2,fma"))) static void linear_avx2(const uint8_t *nibbl
 __attribute__((target("avx2,fma,avx512f,avx512vl"))) static void linear_avx512vl(
     const uint8_t *nibbles, const float *scales, int outputs, int inputs, const float *input, int rows,
     float *output, int accumulate, float *w) {
-    const int blocks = inputs / 32;
-    const size_t rowBytes = (size_t)inputs / 2;
     float *w0 = w, *w1 = w + inputs, *w2 = w + 2 * (size_t)inputs, *w3 = w + 3 * (size_t)inputs;
     for (int o = 0; o < outputs; o += 4) {
-        const int count = outputs - o < 4 ? outputs - o : 4;
-        for (int j = 0; j < 4; j++) {
-            float *dst = w + (size_t)j * inputs;
-            if (j < count) {
-                dequantize_row_avx2(nibbles + (size_t)(o + j) * rowBytes, scales + (size_t)(o + j) * blocks, blocks,
-                                    dst);
-            } else {
-                memset(dst, 0, sizeof(float) * (size_t)inputs);
-            }
-        }
+        const int count = dequantize4(nibbles, scales, outputs, inputs, o, w);
         int r = 0;
         for (; r + 4 <= rows; r += 4) {
             const float *x0 = input + (size_t)r * inputs, *x1 = x0 + inputs, *x2 = x1 + inputs, *x3 = x2 + inputs;
@@ -186,19 +185,8 @@ __attribute__((target("avx2,fma,avx512f,avx512vl"))) static void linear_avx512vl
                 store4(output + (size_t)(r + i) * outputs + o, sums4(c[i][0], c[i][1], c[i][2], c[i][3]), count,
                        accumulate);
         }
-        for (; r < rows; r++) {
-            const float *x0 = input + (size_t)r * inputs;
-            __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(),
-                   c3 = _mm256_setzero_ps();
-            for (int k = 0; k < inputs; k += 8) {
-                const __m256 a0 = _mm256_loadu_ps(x0 + k);
-                c0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w0 + k), c0);
-                c1 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w1 + k), c1);
-                c2 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w2 + k), c2);
-                c3 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(w3 + k), c3);
-            }
-            store4(output + (size_t)r * outputs + o, sums4(c0, c1, c2, c3), count, accumulate);
-        }
+        for (; r < rows; r++) row4x1(input + (size_t)r * inputs, w, inputs, output + (size_t)r * outputs + o, count,
+                                     accumulate);
     }
 }
 
