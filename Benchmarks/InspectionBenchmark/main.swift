@@ -143,6 +143,33 @@ if FileManager.default.fileExists(atPath: modelDirectory + "/model.safetensors")
         let result = percentiles(samples)
         print(String(format: "semantic packs, %@: p50 %.2f ms  p99 %.2f ms (1 encoder thread)", name, result.p50, result.p99))
     }
+
+    // The refusal judge (`refusal_model`): the refusal pack's phrase rules, then its semantic rules on the answer's
+    // opening, as every ok answer is judged (whole, or at the end of a stream). Issue #15's budget: 2 ms p50.
+    let judge = try await RuleSet.compile(packs: packs, embedder: embedder, logger: logger)
+    let compliant =
+        "Sure! Photosynthesis is how plants turn light into chemical energy. Chlorophyll in the chloroplasts absorbs "
+        + "light, mostly red and blue, and uses it to split water into oxygen, protons and electrons. The energy is "
+        + "stored in ATP and NADPH, which the Calvin cycle then spends to fix carbon dioxide into sugars. Oxygen "
+        + "leaves through the stomata as a by-product, which is why forests matter so much for the air we breathe."
+    let answers = [
+        ("refusal caught by a phrase rule", "I'm sorry, but I can't help with that request."),
+        ("Chinese refusal (phrase rule)", "抱歉，我无法提供这方面的帮助。"),
+        ("400-character compliant answer (phrases, then the semantic rules)", compliant),
+    ]
+    for (name, text) in answers {
+        for _ in 0..<5 { _ = await judge.detectRefusal(text: text) }
+        var samples: [Double] = []
+        let clock = ContinuousClock()
+        for _ in 0..<200 {
+            let start = clock.now
+            _ = await judge.detectRefusal(text: text)
+            let elapsed = clock.now - start
+            samples.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
+        }
+        let result = percentiles(samples)
+        print(String(format: "refusal judge, %@: p50 %.3f ms  p99 %.3f ms (1 encoder thread)", name, result.p50, result.p99))
+    }
     embedder.shutdown()
 } else {
     print("semantic packs: skipped (no model at \(modelDirectory); run scripts/fetch-model.sh)")

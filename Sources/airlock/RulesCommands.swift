@@ -3,6 +3,7 @@ import Embeddings
 import Foundation
 import Inspection
 import Logging
+import SemanticCache
 
 /// `airlock rules …`: check and test rule packs.
 struct RulesCommand: AsyncParsableCommand {
@@ -282,6 +283,22 @@ struct EvalRulesCommand: AsyncParsableCommand {
 
     struct BinaryCounts {
         var tp = 0, fp = 0, tn = 0, fn = 0
+        /// The same counts by the script the text is written in (`latin`, `han`, …: `TextScript`).
+        var byLanguage: [String: BinaryCounts] = [:]
+
+        mutating func add(label: Bool, detected: Bool) {
+            switch (label, detected) {
+            case (true, true): tp += 1
+            case (false, true): fp += 1
+            case (false, false): tn += 1
+            case (true, false): fn += 1
+            }
+        }
+
+        var precision: Double { tp + fp == 0 ? 0 : Double(tp) / Double(tp + fp) }
+        var recall: Double { tp + fn == 0 ? 0 : Double(tp) / Double(tp + fn) }
+        var falsePositiveRate: Double { fp + tn == 0 ? 0 : Double(fp) / Double(fp + tn) }
+        var accuracy: Double { tp + fp + tn + fn == 0 ? 0 : Double(tp + tn) / Double(tp + fp + tn + fn) }
     }
 
     private func evaluateBinary(_ samples: [(String, Bool?)], detect: @escaping @Sendable (String) async -> Bool) async
@@ -312,28 +329,38 @@ struct EvalRulesCommand: AsyncParsableCommand {
             if showErrors && sample.1 != detected {
                 print((detected ? "FP " : "FN ") + String(sample.0.prefix(300)).debugDescription)
             }
-            switch (sample.1, detected) {
-            case (true, true): counts.tp += 1
-            case (false, true): counts.fp += 1
-            case (false, false): counts.tn += 1
-            case (true, false): counts.fn += 1
-            }
+            counts.add(label: sample.1, detected: detected)
+            counts.byLanguage[TextScript.of(sample.0).rawValue, default: BinaryCounts()].add(
+                label: sample.1, detected: detected)
         }
         return counts
     }
 
     private func report(_ counts: BinaryCounts, file: String) {
-        let precision = counts.tp + counts.fp == 0 ? 0 : Double(counts.tp) / Double(counts.tp + counts.fp)
-        let recall = counts.tp + counts.fn == 0 ? 0 : Double(counts.tp) / Double(counts.tp + counts.fn)
-        let fpr = counts.fp + counts.tn == 0 ? 0 : Double(counts.fp) / Double(counts.fp + counts.tn)
+        func figures(_ counts: BinaryCounts) -> String {
+            "\"tp\":\(counts.tp),\"fp\":\(counts.fp),\"tn\":\(counts.tn),\"fn\":\(counts.fn),"
+                + "\"precision\":\(fmt(counts.precision)),\"recall\":\(fmt(counts.recall)),"
+                + "\"false_positive_rate\":\(fmt(counts.falsePositiveRate)),\"accuracy\":\(fmt(counts.accuracy))"
+        }
+        let languages = counts.byLanguage.sorted { $0.key < $1.key }
         if json {
-            print(
-                "{\"tp\":\(counts.tp),\"fp\":\(counts.fp),\"tn\":\(counts.tn),\"fn\":\(counts.fn),"
-                    + "\"precision\":\(fmt(precision)),\"recall\":\(fmt(recall)),\"false_positive_rate\":\(fmt(fpr))}")
+            let byLanguage = languages.map { "\"\($0.key)\":{\(figures($0.value))}" }.joined(separator: ",")
+            print("{" + figures(counts) + ",\"by_language\":{\(byLanguage)}}")
         } else {
             print("file: \(file)")
             print("tp \(counts.tp)  fp \(counts.fp)  tn \(counts.tn)  fn \(counts.fn)")
-            print(String(format: "precision %.4f  recall (detection rate) %.4f  false-positive rate %.4f", precision, recall, fpr))
+            print(
+                String(
+                    format: "precision %.4f  recall (detection rate) %.4f  false-positive rate %.4f  accuracy %.4f",
+                    counts.precision, counts.recall, counts.falsePositiveRate, counts.accuracy))
+            print("by language (script of the text):")
+            for (language, part) in languages {
+                print(
+                    "  " + language.padding(toLength: 9, withPad: " ", startingAt: 0)
+                        + String(
+                            format: " %5d rows  recall %.4f  false-positive rate %.4f  accuracy %.4f",
+                            part.tp + part.fp + part.tn + part.fn, part.recall, part.falsePositiveRate, part.accuracy))
+            }
         }
     }
 
