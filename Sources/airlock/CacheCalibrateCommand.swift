@@ -110,8 +110,9 @@ struct CacheCalibrateCommand: AsyncParsableCommand {
                 fileCurves.append((source, selected.count, curve))
             }
             if fileCurves.isEmpty {
-                records.append(
-                    #""\#(script.rawValue)":{"model":"\#(modelName)","threshold":null,"files":[]}"#)
+                let empty = #""\#(script.rawValue)":{"model":\#(quoted(modelName)),"threshold":null,"files":[]}"#
+                records.append(empty)
+                curvesJSON.append(empty)
                 continue
             }
             let chosen = ThresholdCalibration.lowest(
@@ -124,10 +125,10 @@ struct CacheCalibrateCommand: AsyncParsableCommand {
             let files = fileCurves.map { item in
                 let at = chosenIndex.map { #","at_threshold":"# + figures(item.curve[$0]) } ?? ""
                 return
-                    #"{"file":"\#(item.source.name)","sha256":"\#(item.source.sha256)","pairs":\#(item.pairs),"same":\#(item.curve[0].same)\#(at)}"#
+                    #"{"file":\#(quoted(item.source.name)),"sha256":"\#(item.source.sha256)","pairs":\#(item.pairs),"same":\#(item.curve[0].same)\#(at)}"#
             }
             records.append(
-                #""\#(script.rawValue)":{"model":"\#(modelName)","threshold":\#(chosen.map { format($0, 3) } ?? "null"),"files":[\#(files.joined(separator: ","))]}"#
+                #""\#(script.rawValue)":{"model":\#(quoted(modelName)),"threshold":\#(chosen.map { format($0, 3) } ?? "null"),"files":[\#(files.joined(separator: ","))]}"#
             )
             if json {
                 let perFile = fileCurves.map { item in
@@ -135,10 +136,10 @@ struct CacheCalibrateCommand: AsyncParsableCommand {
                         #"{"threshold":\#(format($0.threshold, 3)),"#
                             + figures($0).dropFirst()
                     }
-                    return #"{"file":"\#(item.source.name)","curve":[\#(points.joined(separator: ","))]}"#
+                    return #"{"file":\#(quoted(item.source.name)),"curve":[\#(points.joined(separator: ","))]}"#
                 }
                 curvesJSON.append(
-                    #""\#(script.rawValue)":{"model":"\#(modelName)","threshold":\#(chosen.map { format($0, 3) } ?? "null"),"files":[\#(perFile.joined(separator: ","))]}"#
+                    #""\#(script.rawValue)":{"model":\#(quoted(modelName)),"threshold":\#(chosen.map { format($0, 3) } ?? "null"),"files":[\#(perFile.joined(separator: ","))]}"#
                 )
                 continue
             }
@@ -174,4 +175,10 @@ struct CacheCalibrateCommand: AsyncParsableCommand {
             if !json { print("wrote \(write)") }
         }
     }
+}
+
+/// `text` as a JSON string literal, quotes included.
+private func quoted(_ text: String) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+    return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
 }
