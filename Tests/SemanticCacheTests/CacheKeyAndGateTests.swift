@@ -148,6 +148,25 @@ import Testing
         }
     }
 
+    @Test func japaneseAndKoreanNegationsAndQuestionWords() {
+        // Japanese: negative endings, question words by class.
+        #expect(verdict("カードで支払いできますか", "カードで支払いできませんか") == .reject(.negation))
+        #expect(verdict("パスワードを変更しない方法", "パスワードを変更する方法") == .reject(.negation))
+        #expect(verdict("なぜログインできませんか", "どうやってログインできませんか") == .reject(.questionWords))
+        #expect(verdict("いつ届きますか", "どこに届きますか") == .reject(.questionWords))
+        // Korean: 못, 없, 안 standing alone; question words.
+        #expect(verdict("카드로 결제할 수 있어요", "카드로 결제할 수 없어요") == .reject(.negation))
+        #expect(verdict("로그인이 안 돼요", "로그인이 돼요") == .reject(.negation))
+        #expect(LexicalProfile("안녕하세요").negated == false)
+        #expect(verdict("왜 로그인이 안 돼요", "어떻게 로그인이 안 돼요") == .reject(.questionWords))
+        #expect(verdict("배송은 언제 와요", "배송은 어디로 와요") == .reject(.questionWords))
+        // A rewording with the same question word and no negation passes the gate (the threshold still applies).
+        guard case .pass = verdict("なぜログインできないのですか", "なぜログインできないですか") else {
+            Issue.record("rejected a Japanese rewording")
+            return
+        }
+    }
+
     @Test func rewordingsPassWithAPenaltyPerDifferingWord() {
         #expect(verdict("What is an ethical dilemma?", "What are ethical dilemmas?")
             == .pass(differingWords: 0, requiredSimilarity: 0.9))

@@ -47,6 +47,13 @@ enum ChineseProfile {
                 index += 1
                 continue
             }
+            // Japanese negative endings (できません, しない) and Korean 안 standing alone (안 돼요).
+            if let length = longestMatch(negationWordTable, run, at: index)?.length ?? (run == ["안"] ? 1 : nil) {
+                reading.negated = true
+                for offset in 0..<length { consumed[index + offset] = true }
+                index += length
+                continue
+            }
             if let (length, value) = numeral(run, at: index) {
                 reading.numbers.append(String(value))
                 for offset in 0..<length { consumed[index + offset] = true }
@@ -82,7 +89,12 @@ enum ChineseProfile {
         flush()
     }
 
-    static let negations: Set<Character> = ["不", "没", "未", "别", "无", "非", "否", "莫", "勿", "甭"]
+    /// Negation characters: Chinese, and Korean 않 (하지 않다), 못 (cannot), 없 (there is no).
+    static let negations: Set<Character> = ["不", "没", "未", "别", "无", "非", "否", "莫", "勿", "甭", "않", "못", "없"]
+
+    /// Japanese negative endings, longest first. ない also ends 少ない ("few"): read as a negation, which only makes
+    /// the gate stricter.
+    static let negationWordTable = table([("ません", ""), ("なかった", ""), ("ない", "")])
 
     /// Words that hold a negation character but do not negate (非常 "very", 别人 "others", 无论 "regardless").
     static let compounds: [String] = [
@@ -124,6 +136,12 @@ enum ChineseProfile {
         ("多少", "amount"), ("几", "amount"), ("多大", "amount"), ("多高", "amount"), ("多长", "amount"),
         ("哪里", "where"), ("哪儿", "where"), ("何处", "where"), ("哪个", "which"), ("哪些", "which"), ("哪", "which"),
         ("谁", "who"), ("什么", "what"), ("啥", "what"),
+        // Japanese (kana, and 誰) and Korean: the same classes, where it is cheap.
+        ("なぜ", "why"), ("どうして", "why"), ("なんで", "why"), ("どうやって", "how"), ("どう", "how"), ("いつ", "when"), ("どこ", "where"),
+        ("どれ", "which"), ("どの", "which"), ("だれ", "who"), ("誰", "who"), ("なに", "what"), ("なん", "what"),
+        ("いくら", "amount"), ("いくつ", "amount"),
+        ("왜", "why"), ("어떻게", "how"), ("언제", "when"), ("어디", "where"), ("어느", "which"), ("누구", "who"),
+        ("누가", "who"), ("무엇", "what"), ("뭐", "what"), ("무슨", "what"), ("얼마", "amount"), ("몇", "amount"),
     ]
 
     static func questionWord(_ run: [Character], at index: Int) -> (Int, String)? {
