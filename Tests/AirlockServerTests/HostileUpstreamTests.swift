@@ -110,8 +110,9 @@ enum HostileUpstream {
     @Test func everyHostileStreamEndsWithAWellFormedErrorAndAirlockStaysUp() async throws {
         try await HostileUpstream.withRunning { upstream in
             try await AirlockHarness.withRunning(
+                // No request timeout that a loaded machine could reach first: the size bounds must end these streams.
                 environment: [
-                    "AIRLOCK_MAX_UPSTREAM_EVENT_BYTES": "1MiB", "AIRLOCK_UPSTREAM_REQUEST_TIMEOUT_MS": "1500",
+                    "AIRLOCK_MAX_UPSTREAM_EVENT_BYTES": "1MiB", "AIRLOCK_UPSTREAM_REQUEST_TIMEOUT_MS": "600000",
                     "AIRLOCK_UPSTREAM_RETRIES": "0",
                 ],
                 upstreamURL: upstream
@@ -132,16 +133,25 @@ enum HostileUpstream {
                 let line = try await Self.stream(airlock, "endless-line")
                 #expect(line.code == "upstream_event_too_large" && line.outcome == "failure_malformed")
 
-                // Endless but well-formed: the upstream request timeout ends it.
-                let endless = try await Self.stream(airlock, "endless-events")
-                #expect(endless.code == "upstream_idle_timeout" && endless.outcome == "failure_timeout")
-
                 // A whole answer that is not a completion.
                 let (whole, json) = try await airlock.json(
                     "POST", "/v1/chat/completions", body: AirlockHarness.chat("hostile:garbage"))
                 #expect(whole.status == 502)
                 #expect((json["error"] as? [String: Any])?["code"] as? String == "upstream_malformed_response")
 
+                let (health, _) = try await airlock.json("GET", "/healthz")
+                #expect(health.status == 200)
+            }
+            // Endless but well-formed: the upstream request timeout ends it (an Airlock of its own, with a short one).
+            try await AirlockHarness.withRunning(
+                environment: [
+                    "AIRLOCK_MAX_UPSTREAM_EVENT_BYTES": "1MiB", "AIRLOCK_UPSTREAM_REQUEST_TIMEOUT_MS": "1500",
+                    "AIRLOCK_UPSTREAM_RETRIES": "0",
+                ],
+                upstreamURL: upstream
+            ) { airlock in
+                let endless = try await Self.stream(airlock, "endless-events")
+                #expect(endless.code == "upstream_idle_timeout" && endless.outcome == "failure_timeout")
                 let (health, _) = try await airlock.json("GET", "/healthz")
                 #expect(health.status == 200)
             }
