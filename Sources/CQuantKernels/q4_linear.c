@@ -213,12 +213,11 @@ static int level(void) {
 #endif
 }
 
-int airlock_q4_uses_avx2(void) { return level() > 0; }
 
 void airlock_q4_dequantize_rows(const uint8_t *nibbles, const float *scales, int count, int inputs, float *out) {
     const int blocks = inputs / 32;
 #ifdef AIRLOCK_X86
-    if (airlock_q4_uses_avx2()) {
+    if (level() > 0) {
         for (int r = 0; r < count; r++)
             dequantize_row_avx2(nibbles + (size_t)r * (inputs / 2), scales + (size_t)r * blocks, blocks,
                                 out + (size_t)r * inputs);

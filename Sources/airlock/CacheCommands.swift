@@ -298,12 +298,6 @@ struct Rates {
 func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 func format(_ value: Float, _ digits: Int) -> String { String(format: "%.\(digits)f", Double(value)) }
 
-private func dotProduct(_ a: [Float], _ b: [Float]) -> Float {
-    var sum: Float = 0
-    for index in 0..<min(a.count, b.count) { sum += a[index] * b[index] }
-    return sum
-}
-
 /// The `a`, `b`, `same` rows of a pair file: TSV with a header and CSV-style quoting.
 enum LabeledPairs {
     struct Row {

@@ -24,7 +24,4 @@ void airlock_q4_dequantize_row(const uint8_t *nibbles, const float *scales, int 
 /// Dequantizes `count` consecutive rows of `inputs` weights each (AVX2 when available) into `out`, row-major.
 void airlock_q4_dequantize_rows(const uint8_t *nibbles, const float *scales, int count, int inputs, float *out);
 
-/// 1 when the AVX2/FMA kernel is in use on this CPU, 0 when the portable one is.
-int airlock_q4_uses_avx2(void);
-
 #endif

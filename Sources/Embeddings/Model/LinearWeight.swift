@@ -9,13 +9,6 @@ enum LinearWeight: Sendable {
     case float(FloatTensor)
     case q4(Q4Matrix)
 
-    var outputs: Int {
-        switch self {
-        case .float(let tensor): tensor.shape[0]
-        case .q4(let matrix): matrix.outputs
-        }
-    }
-
     /// out[rows, outputs] (+)= input[rows, inputs] · weightᵀ. `panel` is room for
     /// `Q4Matrix.panelOutputs × inputs` floats (the encoder scratch's), used by 4-bit matrices on many rows.
     @inline(__always)
@@ -116,16 +109,6 @@ final class Q4Matrix: @unchecked Sendable {
             row += part.outputs
         }
         return result
-    }
-
-    /// The matrix as f32 (tests compare the kernel with sgemm over this).
-    func dequantized() -> FloatTensor {
-        FloatTensor(shape: [outputs, inputs]) { out in
-            for row in 0..<outputs {
-                airlock_q4_dequantize_row(
-                    nibbles + row * inputs / 2, scales + row * inputs / 32, Int32(inputs / 32), out + row * inputs)
-            }
-        }
     }
 
     deinit {

@@ -53,7 +53,7 @@ public enum ThresholdCalibration {
 
         // Pair by pair: the gate's required similarity does not depend on the base threshold but by addition.
         for pair in pairs {
-            let similarity = dot(vector(pair.a), vector(pair.b))
+            let similarity = similarity(vector(pair.a), vector(pair.b))
             let identical = exact(pair.a) == exact(pair.b)
             let margin: Float? = identical ? 0 : Self.margin(gate, query: pair.b, candidate: pair.a)
             for index in points.indices {
@@ -97,7 +97,7 @@ public enum ThresholdCalibration {
             // The nearest `limit` entries, best first.
             var nearest: [(similarity: Float, entry: Int)] = []
             for (entry, entryVector) in entryVectors.enumerated() {
-                let similarity = dot(queryVector, entryVector)
+                let similarity = similarity(queryVector, entryVector)
                 if nearest.count < limit || similarity > nearest[nearest.count - 1].similarity {
                     let position = nearest.firstIndex { similarity > $0.similarity } ?? nearest.count
                     nearest.insert((similarity, entry), at: position)
@@ -153,22 +153,11 @@ public enum ThresholdCalibration {
         }
     }
 
-    static func dot(_ a: [Float], _ b: [Float]) -> Float {
-        let count = min(a.count, b.count)
-        return a.withUnsafeBufferPointer { x in
+    /// The index's own dot product (`VectorIndex`), so the replay compares vectors exactly as a lookup does.
+    static func similarity(_ a: [Float], _ b: [Float]) -> Float {
+        a.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { y in
-                var lanes = SIMD8<Float>()
-                var index = 0
-                while index + 8 <= count {
-                    lanes += SIMD8(x[index..<index + 8]) * SIMD8(y[index..<index + 8])
-                    index += 8
-                }
-                var sum = lanes.sum()
-                while index < count {
-                    sum += x[index] * y[index]
-                    index += 1
-                }
-                return sum
+                dot(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
             }
         }
     }
