@@ -25,6 +25,25 @@ extension RuleSet {
                 switch rule.kind {
                 case .guard:
                     report.skippedRules.append(rule.id)
+                case .lexical:
+                    let compiled: CompiledLexicalRule
+                    do {
+                        compiled = try CompiledLexicalRule(definition: rule, pack: pack.name, limits: limits)
+                    } catch {
+                        report.failures += error.errors
+                        continue
+                    }
+                    for (example, expected) in rule.matchExamples.map({ ($0, true) }) + rule.noMatchExamples.map({ ($0, false) }) {
+                        report.examplesRun += 1
+                        let probability = compiled.probability(example)
+                        if (probability >= compiled.threshold) != expected {
+                            report.failures.append(
+                                exampleError(
+                                    rule, example, expected,
+                                    "probability \(String(format: "%.3f", probability)), threshold "
+                                        + String(format: "%.4f", compiled.threshold)))
+                        }
+                    }
                 case .regex:
                     let compiled: CompiledRegexRule
                     do {

@@ -93,26 +93,39 @@ extension RuleSet {
             isModified: false, findings: findings, failures: failures, refusal: refusalByRules ?? guardResult.refusal)
     }
 
-    /// Whether `text` reads as the model declining, by the phrase rules of the refusal pack (synchronous, cheap).
+    /// Whether `text` reads as the model declining, by the refusal pack's phrase and lexical rules (synchronous,
+    /// no embedding: microseconds).
     public func isRefusal(text: String) -> Bool {
-        refusalByPhrases(text: text) != nil
+        refusalByPatterns(text: text) != nil
     }
 
-    /// The first refusal phrase rule that matches `text`.
-    public func refusalByPhrases(text: String) -> RefusalVerdict? {
-        guard !refusalGroups.isEmpty, !text.isEmpty else { return nil }
-        var text = text
-        return text.withUTF8 { bytes in
-            let result = scan(bytes, groups: refusalGroups, mode: .complete) { _ in true }
-            guard let hit = result.hits.first else { return nil }
-            return RefusalVerdict(ruleID: hit.rule.id, source: .phrase, score: hit.score)
+    /// The first refusal phrase rule that matches `text`, else the lexical rule with the highest probability at or
+    /// above its threshold.
+    public func refusalByPatterns(text: String) -> RefusalVerdict? {
+        guard !text.isEmpty else { return nil }
+        if !refusalGroups.isEmpty {
+            var bytes = text
+            let phrase: RefusalVerdict? = bytes.withUTF8 { bytes in
+                let result = scan(bytes, groups: refusalGroups, mode: .complete) { _ in true }
+                guard let hit = result.hits.first else { return nil }
+                return RefusalVerdict(ruleID: hit.rule.id, source: .phrase, score: hit.score)
+            }
+            if let phrase { return phrase }
         }
+        var best: RefusalVerdict?
+        for rule in lexicalRules {
+            if let score = rule.evidence(text), score > (best?.score ?? -1) {
+                best = RefusalVerdict(ruleID: rule.id, source: .lexical, score: score)
+            }
+        }
+        return best
     }
 
-    /// Phrase rules, then the refusal pack's semantic rules on the answer's opening: exemplars of declining answers
-    /// (the best similarity wins), then classifiers (the best probability wins). Both read the same opening.
+    /// Phrase and lexical rules, then the refusal pack's semantic rules on the answer's opening: exemplars of
+    /// declining answers (the best similarity wins), then classifiers (the best probability wins). Both read the same
+    /// opening.
     public func detectRefusal(text: String) async -> RefusalVerdict? {
-        if let verdict = refusalByPhrases(text: text) { return verdict }
+        if let verdict = refusalByPatterns(text: text) { return verdict }
         let rules = semanticRules.filter { isRefusalRule($0.pack) }
         guard !rules.isEmpty, let embedder else { return nil }
         // A model declines at the start; the opening is what carries it.

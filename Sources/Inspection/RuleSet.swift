@@ -70,6 +70,7 @@ public final class RuleSet: Sendable {
     let refusalGroups: [ScanGroup]
     let semanticRules: [CompiledSemanticRule]
     let guardRules: [CompiledGuardRule]
+    let lexicalRules: [CompiledLexicalRule]
     let embedder: (any Embedder)?
     let upstream: UpstreamClient?
     let logger: Logger
@@ -140,12 +141,15 @@ public final class RuleSet: Sendable {
     }
 
     /// Parses (but does not compile) every pack of `directory`.
-    public static func parsePacks(directory: String) throws(RuleLoadFailure) -> [RulePackDefinition] {
+    /// `readClassifiers: false` leaves every rule's `classifier` unread (nil), for training the file a rule names.
+    public static func parsePacks(directory: String, readClassifiers: Bool = true) throws(RuleLoadFailure)
+        -> [RulePackDefinition]
+    {
         var packs: [RulePackDefinition] = []
         var errors: [InspectionError] = []
         for file in try packFiles(directory: directory) {
             do {
-                packs.append(try parsePack(file: file))
+                packs.append(try parsePack(file: file, readClassifiers: readClassifiers))
             } catch {
                 errors += error.errors
             }
@@ -161,18 +165,22 @@ public final class RuleSet: Sendable {
         return packs
     }
 
-    public static func parsePack(file: String) throws(RuleLoadFailure) -> RulePackDefinition {
+    public static func parsePack(file: String, readClassifiers: Bool = true) throws(RuleLoadFailure)
+        -> RulePackDefinition
+    {
         let text: String
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
             throw RuleLoadFailure([InspectionError(.ioFailure, "cannot read the file as UTF-8", file: file)])
         }
-        return try parsePack(yaml: text, file: file)
+        return try parsePack(yaml: text, file: file, readClassifiers: readClassifiers)
     }
 
-    public static func parsePack(yaml: String, file: String) throws(RuleLoadFailure) -> RulePackDefinition {
-        var parser = RulePackParser(file: file)
+    public static func parsePack(yaml: String, file: String, readClassifiers: Bool = true) throws(RuleLoadFailure)
+        -> RulePackDefinition
+    {
+        var parser = RulePackParser(file: file, readClassifiers: readClassifiers)
         let pack = parser.parse(yaml)
         guard let pack, parser.errors.isEmpty else { throw RuleLoadFailure(parser.errors) }
         return pack
@@ -191,6 +199,7 @@ public final class RuleSet: Sendable {
         var refusalGroups: [ScanGroup] = []
         var semanticDefinitions: [(RuleDefinition, String)] = []
         var guardRules: [CompiledGuardRule] = []
+        var lexicalRules: [CompiledLexicalRule] = []
         var seen: [String: SourceLocation] = [:]
         for pack in packs where pack.enabled {
             var packRegex: [CompiledRegexRule] = []
@@ -211,6 +220,13 @@ public final class RuleSet: Sendable {
                     }
                 case .semantic:
                     semanticDefinitions.append((rule, pack.name))
+                case .lexical:
+                    do {
+                        lexicalRules.append(
+                            try CompiledLexicalRule(definition: rule, pack: pack.name, limits: configuration.limits))
+                    } catch {
+                        errors += error.errors
+                    }
                 case .guard:
                     guard let settings = rule.guardSettings else { continue }
                     if upstream == nil {
@@ -279,7 +295,8 @@ public final class RuleSet: Sendable {
         let set = RuleSet(
             version: versionHash(packs: packs, configuration: configuration), directory: directory, packs: packs,
             configuration: configuration, regexRules: regexRules, inspectGroups: inspectGroups,
-            refusalGroups: refusalGroups, semanticRules: semanticRules, guardRules: guardRules, embedder: embedder,
+            refusalGroups: refusalGroups, semanticRules: semanticRules, guardRules: guardRules,
+            lexicalRules: lexicalRules, embedder: embedder,
             upstream: upstream, logger: logger, placeholderPattern: placeholder,
             refusalPacks: Set(packs.filter { $0.purpose == .refusal }.map(\.name)))
         logger.info(
@@ -287,6 +304,7 @@ public final class RuleSet: Sendable {
             metadata: [
                 "rules_version": "\(set.version)", "regex_rules": "\(regexRules.count)",
                 "semantic_rules": "\(semanticRules.count)", "guard_rules": "\(guardRules.count)",
+                "lexical_rules": "\(lexicalRules.count)",
             ])
         return set
     }
@@ -294,7 +312,8 @@ public final class RuleSet: Sendable {
     private init(
         version: String, directory: String?, packs: [RulePackDefinition], configuration: Configuration,
         regexRules: [CompiledRegexRule], inspectGroups: [ScanGroup], refusalGroups: [ScanGroup],
-        semanticRules: [CompiledSemanticRule], guardRules: [CompiledGuardRule], embedder: (any Embedder)?,
+        semanticRules: [CompiledSemanticRule], guardRules: [CompiledGuardRule], lexicalRules: [CompiledLexicalRule],
+        embedder: (any Embedder)?,
         upstream: UpstreamClient?, logger: Logger, placeholderPattern: Pattern, refusalPacks: Set<String>
     ) {
         self.version = version
@@ -306,6 +325,7 @@ public final class RuleSet: Sendable {
         self.refusalGroups = refusalGroups
         self.semanticRules = semanticRules
         self.guardRules = guardRules
+        self.lexicalRules = lexicalRules
         self.embedder = embedder
         self.upstream = upstream
         self.logger = logger
@@ -328,6 +348,7 @@ public final class RuleSet: Sendable {
                 ]
                 fields += rule.patterns.map { "p:" + $0.text }
                 fields += rule.exemplars.map { "e:" + $0 }
+                fields += rule.cues.map { "q:\($0.id) \($0.pattern.text)" }
                 if let classifier = rule.classifier {
                     // The file's content, not its name: retraining changes the version and the cache namespace.
                     fields.append("k:\(classifier.sha256) \(classifier.threshold)")

@@ -20,7 +20,11 @@ public struct OutcomeClassifier: Sendable {
             guard case .object(let object)? = json else { return .failureMalformed }
             if let error = object["error"], error != .null { return classifyError(status: 400, error: error) }
             guard case .array(let choices)? = object["choices"] else { return .failureMalformed }
-            let text = choices.compactMap { $0["message"]?["content"]?.stringValue }.joined(separator: "\n")
+            var text = choices.compactMap { $0["message"]?["content"]?.stringValue }.joined(separator: "\n")
+            if text.isEmpty {
+                // Thinking mode can decline in its reasoning and leave the answer empty.
+                text = choices.compactMap { $0["message"]?["reasoning_content"]?.stringValue }.joined(separator: "\n")
+            }
             if !text.isEmpty && refusalDetector.isRefusal(text) { return .refusalModel }
             return .ok
         case 429:

@@ -85,7 +85,7 @@ struct EvalRulesCommand: AsyncParsableCommand {
     }
 
     enum Kinds: String, ExpressibleByArgument, CaseIterable {
-        case all, regex, semantic
+        case all, regex, semantic, lexical
     }
 
     @Option(name: .long, help: "PII spans (JSONL).") var pii: String?
@@ -97,7 +97,7 @@ struct EvalRulesCommand: AsyncParsableCommand {
     var model: String?
     @Option(name: .long, help: "How to count `partial` refusals: refusal, compliance or skip.")
     var partial: PartialLabel = .refusal
-    @Option(name: .long, help: "Which rule kinds take part (injection, refusal): all, regex or semantic.")
+    @Option(name: .long, help: "Which rule kinds take part (injection, refusal): all, regex, semantic or lexical.")
     var kinds: Kinds = .all
     @Flag(name: .long, help: "Also print each misclassified item (for tuning rules on development data).")
     var showErrors = false
@@ -133,9 +133,7 @@ struct EvalRulesCommand: AsyncParsableCommand {
             var pack = pack
             pack.rules = pack.rules.map { rule in
                 var rule = rule
-                if rule.kind == .guard || (kinds == .regex && rule.kind == .semantic)
-                    || (kinds == .semantic && rule.kind == .regex)
-                {
+                if rule.kind == .guard || (kinds != .all && rule.kind.rawValue != kinds.rawValue) {
                     rule.enabled = false
                 }
                 return rule

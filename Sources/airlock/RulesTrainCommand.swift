@@ -54,21 +54,34 @@ struct RulesTrainCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Model directory (default: $AIRLOCK_MODEL_DIR or models/all-MiniLM-L6-v2).")
     var model: String?
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Train the classifier of this lexical rule (refusal data) instead of one over the embedding.",
+            discussion: """
+                Features: the words and word pairs of each answer's opening that at least --min-count answers \
+                contain, the rule's cues on the opening and on the body, and the answer's length. The threshold is \
+                chosen for the detector as it runs: rows the pack's other phrase rules already flag count as \
+                flagged. No embedding model is needed.
+                """))
+    var lexical: String?
+    @Option(name: .customLong("min-count"), help: "Lexical: answers a word or pair must occur in to become a feature.")
+    var minCount: Int = 10
 
     /// What the classifier detects.
-    private enum Detection {
+    enum Detection {
         case injection, refusal
     }
 
     /// One labeled row: what the classifier reads, what the baseline rule is given, and where it came from.
-    private struct Row {
+    struct Row {
         var input: String
         var original: String
         var label: Bool
         var source: Int
     }
 
-    private var task: Detection { injection.isEmpty ? .refusal : .injection }
+    var task: Detection { injection.isEmpty ? .refusal : .injection }
 
     func validate() throws {
         guard injection.isEmpty != refusal.isEmpty else {
@@ -77,9 +90,17 @@ struct RulesTrainCommand: AsyncParsableCommand {
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
         guard l2.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--l2 must be a positive number") }
         guard (0...1).contains(maxFalsePositiveRate) else { throw ValidationError("--max-fpr must be in 0…1") }
+        if lexical != nil {
+            guard !refusal.isEmpty else { throw ValidationError("--lexical trains on --refusal files") }
+            guard minCount >= 1 else { throw ValidationError("--min-count must be at least 1") }
+        }
     }
 
     func run() async throws {
+        if let lexical {
+            try await trainLexical(ruleID: lexical)
+            return
+        }
         let started = ContinuousClock.now
         let files = task == .injection ? injection : refusal
         var rows: [Row] = []
@@ -149,7 +170,7 @@ struct RulesTrainCommand: AsyncParsableCommand {
 
     // MARK: - Data
 
-    private func readRows(_ path: String, source: Int) throws -> [Row] {
+    func readRows(_ path: String, source: Int) throws -> [Row] {
         let records = try LabeledTSV.read(path)
         let (textColumn, labelColumn) = task == .injection ? ("text", "attack") : ("response", "refusal")
         guard let first = records.first, first[textColumn] != nil, first[labelColumn] != nil else {
@@ -239,8 +260,8 @@ struct RulesTrainCommand: AsyncParsableCommand {
     }
 
     /// The packs with only the rules `keep` accepts enabled.
-    private func compile(
-        _ packs: [RulePackDefinition], embedder: any Embedder, keep: (RulePackDefinition, RuleDefinition) -> Bool
+    func compile(
+        _ packs: [RulePackDefinition], embedder: (any Embedder)?, keep: (RulePackDefinition, RuleDefinition) -> Bool
     ) async throws -> RuleSet {
         var packs = packs
         for p in packs.indices {
@@ -258,7 +279,7 @@ struct RulesTrainCommand: AsyncParsableCommand {
 
     /// Whether the set detects each text (an injection among the prompt findings whose rule `counts`, or a
     /// refusal verdict by such a rule), a few rows in flight to keep both encoder threads busy.
-    private func detect(
+    func detect(
         _ texts: [String], with ruleSet: RuleSet, role: String, counts: @escaping @Sendable (String) -> Bool
     ) async -> [Bool] {
         let isInjection = task == .injection
@@ -291,7 +312,7 @@ struct RulesTrainCommand: AsyncParsableCommand {
 
     // MARK: - Output
 
-    private func printText(_ classifier: LogisticClassifier, rows: [Row], seconds: Int64) {
+    func printText(_ classifier: LogisticClassifier, rows: [Row], seconds: Int64) {
         guard let record = classifier.trained else { return }
         let positives = rows.filter(\.label).count
         print(
@@ -339,7 +360,7 @@ struct RulesTrainCommand: AsyncParsableCommand {
                 + String(format: "%.4f", classifier.threshold) + " (\(seconds) s)")
     }
 
-    private func printTable(_ report: DetectionReport) {
+    func printTable(_ report: DetectionReport) {
         func line(_ name: String, _ c: DetectionCounts) -> String {
             name.padding(toLength: 36, withPad: " ", startingAt: 0)
                 + String(
@@ -353,7 +374,7 @@ struct RulesTrainCommand: AsyncParsableCommand {
         print("  " + line("overall", report.overall))
     }
 
-    private func printJSON(_ classifier: LogisticClassifier) {
+    func printJSON(_ classifier: LogisticClassifier) {
         struct Summary: Encodable {
             var out: String
             var threshold: Double
@@ -367,7 +388,7 @@ struct RulesTrainCommand: AsyncParsableCommand {
     }
 
     /// Progress on a terminal only (a log or a pipe gets the result alone).
-    private func progress(_ message: String) {
+    func progress(_ message: String) {
         guard isatty(STDERR_FILENO) != 0 else { return }
         FileHandle.standardError.write(Data(message.utf8))
     }

@@ -130,6 +130,13 @@ import Testing
         #expect(filtered.outcome == .refusalProviderOutput && filtered.completion == nil)
         let refusal = #"{"choices":[{"index":0,"delta":{"content":"I'm sorry, but I can't help with that."}}]}"#
         #expect(run([role, refusal, finish, "[DONE]"]).outcome == .refusalModel)
+        // Thinking mode: declined in the reasoning, no answer; with an answer, the answer is what counts.
+        let declinedThinking = #"{"choices":[{"index":0,"delta":{"reasoning_content":"I'm sorry, but I can't help with that."}}]}"#
+        #expect(run([role, declinedThinking, finish, "[DONE]"]).outcome == .refusalModel)
+        #expect(run([role, declinedThinking, token, finish, "[DONE]"]).outcome == .ok)
+        var notAssembling = StreamedAnswer(classifier: OutcomeClassifier(), inspection: nil, assembles: false)
+        let thinkingOnly = Self.run(&notAssembling, [role, declinedThinking, finish, "[DONE]"].map(Self.event)).ending
+        #expect(thinkingOnly.outcome == .refusalModel, "the reasoning is kept for the judgement even when not cached")
         #expect(run([role, token, nil, finish, "[DONE]"]).outcome == .ok, "comments are ignored")
         // Out-of-range numbers never trap.
         #expect(run([#"{"choices":[{"index":1e300,"delta":{"content":"x"},"finish_reason":"stop"}]}"#, "[DONE]"]).outcome == .ok)

@@ -11,6 +11,10 @@ import Testing
         (200, #"{"choices":[{"message":{"role":"assistant","content":"Paris."},"finish_reason":"stop"}]}"#, "ok"),
         (200, #"{"choices":[{"message":{"content":"I'm sorry, but I can't help with that."}}]}"#, "refusal_model"),
         (200, #"{"choices":[{"message":{"content":"抱歉，我无法帮助您完成这个请求。"}}]}"#, "refusal_model"),
+        // Thinking mode: the decline is in the reasoning and the answer is empty; with an answer, the answer counts.
+        (200, #"{"choices":[{"message":{"content":"","reasoning_content":"I'm sorry, but I can't help with that."}}]}"#,
+            "refusal_model"),
+        (200, #"{"choices":[{"message":{"content":"Paris.","reasoning_content":"I'm sorry, but I can't say."}}]}"#, "ok"),
         (200, #"{"choices":[{"message":{"content":"Here is why people say \"I'm sorry, but I can't\" so often."}}]}"#, "ok"),
         (200, #"{"id": "x", "choices": ["#, "failure_malformed"),
         (200, #"{"id":"x"}"#, "failure_malformed"),

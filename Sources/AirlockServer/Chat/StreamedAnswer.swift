@@ -146,7 +146,8 @@ struct StreamedAnswer {
         if malformed { return .failureMalformed }
         guard sawDone, finishReason != nil else { return .failureStreamCut }
         if refusalByRules { return .refusalModel }
-        let text = answer
+        // Thinking mode can decline in its reasoning and leave the answer empty.
+        let text = answer.isEmpty ? reasoning : answer
         if !text.isEmpty && classifier.refusalDetector.isRefusal(text) { return .refusalModel }
         return .ok
     }
@@ -396,7 +397,9 @@ struct StreamedAnswer {
 
     private mutating func append(_ text: String, to field: Field, choice: Int) {
         guard !text.isEmpty, !truncated else { return }
-        let kept = field == .content || (choice == 0 && assembles) ? text.utf8.count : 0
+        // The first choice's reasoning is kept even when not assembling: refusal detection reads it when the answer
+        // is empty.
+        let kept = field == .content || (choice == 0 && (assembles || field == .reasoning)) ? text.utf8.count : 0
         if keptBytes + kept > maxKeptBytes {
             truncated = true
             return
@@ -406,7 +409,7 @@ struct StreamedAnswer {
         case .content:
             content[choice, default: ""] += text
         case .reasoning:
-            if choice == 0 && assembles { reasoning += text }
+            if choice == 0 { reasoning += text }
         case .toolArguments(let call):
             if choice == 0 && assembles { toolCalls[call, default: ToolCallParts()].arguments += text }
         }

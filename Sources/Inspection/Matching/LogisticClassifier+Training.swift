@@ -10,11 +10,16 @@ public struct LabeledVectors: Sendable {
     /// Rows with the same key (the text) always land in the same fold, so a duplicate cannot be scored by a model
     /// that was trained on its twin. Nil: every row is its own group.
     public var groupKeys: [String]?
+    /// Rows the rest of the detector (the pack's other rules) already flags: they count as positive at every
+    /// threshold, so the chosen threshold keeps the detector's false-positive rate, not the classifier's alone,
+    /// within the budget. Nil: none.
+    public var flaggedElsewhere: [Bool]?
 
     public init(
         vectors: [[Float]], labels: [Bool], sources: [Int]? = nil, sourceNames: [String] = ["data"],
-        groupKeys: [String]? = nil
+        groupKeys: [String]? = nil, flaggedElsewhere: [Bool]? = nil
     ) {
+        self.flaggedElsewhere = flaggedElsewhere
         self.vectors = vectors
         self.labels = labels
         self.sources = sources ?? [Int](repeating: 0, count: labels.count)
@@ -27,7 +32,8 @@ public struct LabeledVectors: Sendable {
     func subset(_ rows: [Int]) -> LabeledVectors {
         LabeledVectors(
             vectors: rows.map { vectors[$0] }, labels: rows.map { labels[$0] }, sources: rows.map { sources[$0] },
-            sourceNames: sourceNames, groupKeys: groupKeys.map { keys in rows.map { keys[$0] } })
+            sourceNames: sourceNames, groupKeys: groupKeys.map { keys in rows.map { keys[$0] } },
+            flaggedElsewhere: flaggedElsewhere.map { flags in rows.map { flags[$0] } })
     }
 }
 
@@ -106,7 +112,7 @@ extension LogisticClassifier {
             }
             let threshold = selectThreshold(
                 scores: scores, labels: data.labels, sources: data.sources,
-                maxFalsePositiveRate: options.maxFalsePositiveRate)
+                maxFalsePositiveRate: options.maxFalsePositiveRate, flaggedElsewhere: data.flaggedElsewhere)
             let report = DetectionReport(
                 threshold: threshold, names: data.sourceNames, sources: data.sources, labels: data.labels,
                 predicted: scores.map { $0 >= threshold })
@@ -149,7 +155,8 @@ extension LogisticClassifier {
 
     private static func check(_ data: LabeledVectors, options: TrainingOptions) throws(InspectionError) {
         guard data.vectors.count == data.count, data.sources.count == data.count,
-            data.groupKeys.map({ $0.count == data.count }) ?? true
+            data.groupKeys.map({ $0.count == data.count }) ?? true,
+            data.flaggedElsewhere.map({ $0.count == data.count }) ?? true
         else {
             throw InspectionError(.invalidTrainingData, "vectors, labels, sources and keys differ in length")
         }
@@ -219,18 +226,30 @@ extension LogisticClassifier {
     /// The threshold with the highest recall whose false-positive rate is at most `maxFalsePositiveRate` on every
     /// source (and so overall); among equal recall the fewest false positives. It lies halfway between the lowest
     /// score counted positive and the next score below, so it does not sit on a training point.
+    ///
+    /// Rows in `flaggedElsewhere` count as positive whatever the threshold (the rest of the detector flags them).
     public static func selectThreshold(
-        scores: [Double], labels: [Bool], sources: [Int], maxFalsePositiveRate: Double
+        scores: [Double], labels: [Bool], sources: [Int], maxFalsePositiveRate: Double,
+        flaggedElsewhere: [Bool]? = nil
     ) -> Double {
-        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        let flagged = flaggedElsewhere ?? [Bool](repeating: false, count: scores.count)
+        let order = scores.indices.filter { !flagged[$0] }.sorted { scores[$0] > scores[$1] }
         let sourceCount = (sources.max() ?? 0) + 1
         var negatives = [Int](repeating: 0, count: sourceCount)
         for (label, source) in zip(labels, sources) where !label { negatives[source] += 1 }
         var falsePositives = [Int](repeating: 0, count: sourceCount)
         var truePositives = 0
-        // Cut after position `cut` (exclusive): rows order[0..<cut] are predicted positive.
-        var best = (cut: 0, tp: 0, fp: 0)
         var fpTotal = 0
+        for row in scores.indices where flagged[row] {
+            if labels[row] {
+                truePositives += 1
+            } else {
+                falsePositives[sources[row]] += 1
+                fpTotal += 1
+            }
+        }
+        // Cut after position `cut` (exclusive): rows order[0..<cut] are predicted positive.
+        var best = (cut: 0, tp: truePositives, fp: fpTotal)
         var position = 0
         while position < order.count {
             // Equal scores fall on the same side of any threshold: take them together.

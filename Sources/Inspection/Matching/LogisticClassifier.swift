@@ -19,10 +19,15 @@ public struct LogisticClassifier: Sendable, Hashable, Codable {
     public var threshold: Double
     /// How the weights were trained and measured; nil for hand-made files (tests).
     public var trained: TrainingRecord?
+    /// The name of each weight, for a classifier over named features (a lexical rule's words and cues); nil for
+    /// one over an embedding.
+    public var features: [String]?
 
     public init(
-        embedding: String, weights: [Float], bias: Double, threshold: Double, trained: TrainingRecord? = nil
+        embedding: String, weights: [Float], bias: Double, threshold: Double, trained: TrainingRecord? = nil,
+        features: [String]? = nil
     ) {
+        self.features = features
         self.format = Self.currentFormat
         self.embedding = embedding
         self.dimensions = weights.count
@@ -82,6 +87,10 @@ public struct LogisticClassifier: Sendable, Hashable, Codable {
         guard dimensions > 0, weights.count == dimensions else {
             throw InspectionError(
                 .invalidClassifier, "\(weights.count) weights for \(dimensions) dimensions; they must be equal")
+        }
+        if let features, features.count != dimensions || Set(features).count != features.count {
+            throw InspectionError(
+                .invalidClassifier, "\(features.count) feature names for \(dimensions) weights; they must be distinct, one each")
         }
         guard weights.allSatisfy(\.isFinite), bias.isFinite else {
             throw InspectionError(.invalidClassifier, "weights and bias must be finite numbers")

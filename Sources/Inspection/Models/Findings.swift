@@ -115,7 +115,7 @@ public struct OutputInspection: Sendable {
 /// Why an answer counts as the model declining (`refusal_model`).
 public struct RefusalVerdict: Sendable, Hashable {
     public enum Source: String, Sendable, Hashable {
-        case phrase, semantic, classifier, `guard`
+        case phrase, lexical, semantic, classifier, `guard`
     }
     public var ruleID: String
     public var source: Source

@@ -6,6 +6,16 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable {
     case semantic
     /// A Qwen3Guard-Gen moderation endpoint.
     case `guard`
+    /// A logistic classifier over the words of an answer's opening and hand-written cue patterns (refusal packs):
+    /// no embedding, microseconds per answer.
+    case lexical
+}
+
+/// A named pattern a lexical rule reads as two features: whether it matches the answer's opening, and whether it
+/// matches its body (see `LexicalFeatures`).
+public struct LexicalCue: Sendable, Hashable {
+    public var id: String
+    public var pattern: PatternSource
 }
 
 /// Which side of the exchange a rule inspects.
@@ -191,8 +201,11 @@ public struct RuleDefinition: Sendable, Hashable {
     public var exemplars: [String]
     /// Semantic: minimum cosine similarity to the nearest exemplar.
     public var threshold: Double
-    /// Semantic: a trained classifier over the text's embedding (`classifier:`), loaded with the pack.
+    /// Semantic: a trained classifier over the text's embedding (`classifier:`), loaded with the pack. Lexical: the
+    /// classifier over the rule's features (its `features` name each weight).
     public var classifier: ClassifierReference?
+    /// Lexical: the cue patterns, matched with `caseInsensitive`.
+    public var cues: [LexicalCue] = []
     public var guardSettings: GuardSettings?
     public var validators: [MatchValidator]
     public var context: ContextWords?

@@ -8,9 +8,14 @@ struct RulePackParser {
     static let defaultRoles = ["system", "developer", "user", "assistant", "tool"]
 
     let file: String
+    /// False: `classifier` files are not read (training writes the file a rule names, which may not exist yet).
+    let readClassifiers: Bool
     private(set) var errors: [InspectionError] = []
 
-    init(file: String) { self.file = file }
+    init(file: String, readClassifiers: Bool = true) {
+        self.file = file
+        self.readClassifiers = readClassifiers
+    }
 
     mutating func parse(_ yaml: String) -> RulePackDefinition? {
         let root: Node?
@@ -38,7 +43,7 @@ struct RulePackParser {
         if let rulesNode = keys["rules"] {
             if case .sequence(let sequence) = rulesNode, !sequence.isEmpty {
                 for node in sequence {
-                    if let rule = parseRule(node, packEnabled: enabled) { rules.append(rule) }
+                    if let rule = parseRule(node, packEnabled: enabled, purpose: purpose) { rules.append(rule) }
                 }
             } else {
                 error(at: rulesNode, "`rules` must be a non-empty list")
@@ -58,7 +63,7 @@ struct RulePackParser {
             name: name, description: description, enabled: enabled, purpose: purpose, rules: rules, file: file)
     }
 
-    private mutating func parseRule(_ node: Node, packEnabled: Bool) -> RuleDefinition? {
+    private mutating func parseRule(_ node: Node, packEnabled: Bool, purpose: PackPurpose) -> RuleDefinition? {
         guard case .mapping(let mapping) = node else {
             error(at: node, "a rule is a mapping")
             return nil
@@ -71,7 +76,7 @@ struct RulePackParser {
                 "id", "description", "kind", "scope", "roles", "patterns", "case_insensitive", "group", "exemplars",
                 "threshold", "classifier", "classifier_threshold", "endpoint", "model", "api_key_env", "categories",
                 "levels", "timeout_ms", "validators", "context", "confidence", "min_confidence", "priority", "entity",
-                "label", "action", "on_error", "enabled", "examples",
+                "label", "action", "on_error", "enabled", "examples", "cues",
             ], what: "rule")
         let id = requiredString(keys, "id", pattern: .ruleID) ?? "?"
         let description = requiredString(keys, "description") ?? ""
@@ -99,9 +104,11 @@ struct RulePackParser {
         let guardKeys = ["endpoint", "model", "api_key_env", "categories", "levels", "timeout_ms"]
         let foreign: [String]
         switch kind {
-        case .regex: foreign = semanticKeys + guardKeys
-        case .semantic: foreign = regexKeys + guardKeys
-        case .guard: foreign = regexKeys + semanticKeys
+        case .regex: foreign = semanticKeys + guardKeys + ["cues"]
+        case .semantic: foreign = regexKeys + guardKeys + ["cues"]
+        case .guard: foreign = regexKeys + semanticKeys + ["cues"]
+        case .lexical:
+            foreign = regexKeys.filter { $0 != "case_insensitive" } + ["exemplars", "threshold"] + guardKeys
         }
         for key in foreign { if let node = keys[key] { error(at: node, "`\(key)` does not apply to a \(kind) rule") } }
 
@@ -136,6 +143,28 @@ struct RulePackParser {
                     at: thresholdNode,
                     "`threshold` is the exemplar similarity and this rule has no exemplars; use `classifier_threshold`")
             }
+        }
+        var cues: [LexicalCue] = []
+        if kind == .lexical {
+            if purpose != .refusal {
+                error(at: keys["kind"] ?? node, "a lexical rule reads answers for refusals; put it in a `purpose: refusal` pack")
+            }
+            if scope != .output { error(at: keys["scope"] ?? node, "a lexical rule reads answers: `scope: output`") }
+            cues = parseCues(keys["cues"])
+            if keys["classifier"] == nil {
+                error(at: node, "a lexical rule needs a `classifier` (trained by `airlock rules train --lexical`)")
+            } else if readClassifiers {
+                classifier = parseClassifier(keys)
+                if let classifier, classifier.model.features == nil {
+                    error(
+                        at: keys["classifier"] ?? node, code: .invalidClassifier,
+                        "classifier file `\(classifier.path)` is over an embedding; a lexical rule needs one with `features`")
+                }
+            }
+        } else if kind == .semantic, let classifier, classifier.model.features != nil {
+            error(
+                at: keys["classifier"] ?? node, code: .invalidClassifier,
+                "classifier file `\(classifier.path)` has named features (a lexical rule's); a semantic rule needs one over the embedding")
         }
         var guardSettings: GuardSettings?
         if kind == .guard {
@@ -202,17 +231,44 @@ struct RulePackParser {
             error(at: keys["group"] ?? node, "the iban validator works on the whole match; drop `group`")
         }
         guard errors.count == errorCount else { return nil }
-        return RuleDefinition(
+        var definition = RuleDefinition(
             id: id, description: description, kind: kind, scope: scope, roles: roles, patterns: patterns,
             caseInsensitive: caseInsensitive, group: group, exemplars: exemplars, threshold: threshold,
             classifier: classifier, guardSettings: guardSettings, validators: validators, context: context,
             confidence: confidence, minConfidence: minConfidence, priority: priority, entity: entity, label: label,
             action: action, onError: onError, enabled: enabled, matchExamples: matchExamples,
             noMatchExamples: noMatchExamples, location: location(of: node))
+        definition.cues = cues
+        return definition
+    }
+
+    /// A lexical rule's `cues`: a non-empty list of `{id, pattern}` with distinct ids.
+    private mutating func parseCues(_ node: Node?) -> [LexicalCue] {
+        guard let node else { return [] }
+        guard case .sequence(let sequence) = node else {
+            error(at: node, "`cues` must be a list of mappings with `id` and `pattern`")
+            return []
+        }
+        var cues: [LexicalCue] = []
+        var seen: Set<String> = []
+        for item in sequence {
+            guard case .mapping(let mapping) = item else {
+                error(at: item, "a cue is a mapping with `id` and `pattern`")
+                continue
+            }
+            let keys = Keys(mapping, node: item)
+            checkKeys(keys, allowed: ["id", "pattern"], what: "cue")
+            guard let id = requiredString(keys, "id", pattern: .ruleID), let text = requiredString(keys, "pattern")
+            else { continue }
+            if !seen.insert(id).inserted { error(at: item, "cue id `\(id)` is used twice") }
+            cues.append(LexicalCue(id: id, pattern: PatternSource(text: text, location: location(of: keys["pattern"]!))))
+        }
+        return cues
     }
 
     /// Reads the `classifier` file (relative to the pack's directory) and the optional `classifier_threshold`.
     private mutating func parseClassifier(_ keys: Keys) -> ClassifierReference? {
+        guard readClassifiers else { return nil }
         guard let node = keys["classifier"] else {
             if let thresholdNode = keys["classifier_threshold"] {
                 error(at: thresholdNode, "`classifier_threshold` needs a `classifier`")
