@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench-proxy`: wrk against qwen-emulator directly and through Airlock (non-streaming), at 1 and 32 connections,
 # with three Airlock configurations on the same emulator: rules off (AIRLOCK_RULES_ENABLED=false, the proxy core),
-# the regex rules only (a copy of rules/ with the semantic rules disabled), and the default rules (regex + semantic:
-# every prompt, and the answer's opening for refusal detection, is embedded). Prints requests/s and p50/p99 per path
+# the regex rules only (a copy of rules/ with the semantic rules disabled; the refusal pack's phrase rules and
+# refusal-lexical, which need no model, stay on), and the default rules (regex, lexical and semantic: every prompt is
+# embedded; every ok answer is judged for refusal by the phrase rules and refusal-lexical, no embedding). Prints requests/s and p50/p99 per path
 # and the latency each adds on a miss (the cache is off: every request goes upstream). Every prompt carries a
 # counter, so no two are identical. BENCH_DURATION (10s) per run, BIN (.build/release).
 # A benchmark, not a test: it asserts nothing.
@@ -53,7 +54,7 @@ for conns in 1 32; do
 done
 
 echo "wrk, non-streaming chat completions, $DURATION per run, $(nproc) cores; cache off (every request goes upstream)."
-echo "Regex rules only: a copy of rules/ with $SEMANTIC_OFF semantic rule(s) set to enabled: false."
+echo "Regex rules only: a copy of rules/ with $SEMANTIC_OFF semantic rule(s) set to enabled: false (refusal-lexical stays on)."
 echo
 python3 - "$work" <<'PY'
 import re, sys, os
@@ -82,7 +83,8 @@ for path in ("off", "regex", "on"):
         d, v = rows[("direct", conns)], rows[(path, conns)]
         print(f"{labels[path] + ' adds':<31}at {conns:>2} connection(s): "
               f"p50 {v[1]-d[1]:+.3f} ms, p99 {v[2]-d[2]:+.3f} ms   [vs emulator direct]")
-for path, base, what in (("regex", "off", "regex rules"), ("on", "regex", "semantic rules (prompt and answer embedded)")):
+for path, base, what in (("regex", "off", "regex and lexical rules (prompt patterns, output patterns, refusal judge)"),
+                         ("on", "regex", "semantic rules (prompt embedded)"), ("on", "off", "the default rule set")):
     v, b = rows[(path, 1)], rows[(base, 1)]
     print(f"{what} add at 1 connection: p50 {v[1]-b[1]:+.3f} ms   [{labels[path]} vs {labels[base]}]")
 print("budget: <= 0.3 ms added at p50 with one connection, rules off (the proxy core) "

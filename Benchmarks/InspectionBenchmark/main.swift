@@ -133,6 +133,40 @@ do {
             result.p50 / 1000, result.p99 / 1000, failures))
 }
 
+// The refusal judge as shipped (`refusal_model`): the refusal pack's phrase rules, then refusal-lexical, on every ok
+// answer (whole, or at the end of a stream); synchronous, no embedding. Issue #15's budget: 2 ms p50 per judged
+// answer, one thread.
+let refusalJudgeCompliant =
+    "Sure! Photosynthesis is how plants turn light into chemical energy. Chlorophyll in the chloroplasts absorbs "
+    + "light, mostly red and blue, and uses it to split water into oxygen, protons and electrons. The energy is "
+    + "stored in ATP and NADPH, which the Calvin cycle then spends to fix carbon dioxide into sugars. Oxygen "
+    + "leaves through the stomata as a by-product, which is why forests matter so much for the air we breathe."
+do {
+    let judge = try await RuleSet.compile(
+        packs: packs.map { pack in
+            var pack = pack
+            for index in pack.rules.indices where pack.rules[index].kind == .semantic || pack.rules[index].kind == .guard {
+                pack.rules[index].enabled = false
+            }
+            return pack
+        }, logger: logger)
+    let answers = [
+        ("refusal caught by a phrase rule", "I'm sorry, but I can't help with that request."),
+        ("Chinese refusal (phrase rule)", "抱歉，我无法提供这方面的帮助。"),
+        (
+            "refusal only refusal-lexical catches",
+            "Bypassing a licence check would violate the software's terms and could be illegal, so I won't walk you "
+                + "through it. Instead, I'd recommend contacting the vendor about a trial licence."
+        ),
+        ("400-character compliant answer (every rule runs)", refusalJudgeCompliant),
+        ("64 KB compliant answer", String(repeating: refusalJudgeCompliant + " ", count: 160)),
+    ]
+    for (name, text) in answers {
+        let result = measure(2000) { _ = judge.isRefusal(text: text) }
+        print(String(format: "refusal judge (phrase rules + refusal-lexical), %@: p50 %.3f ms  p99 %.3f ms (budget 2 ms)", name, result.p50 / 1000, result.p99 / 1000))
+    }
+}
+
 // Semantic packs (prompt-injection's semantic rule, refusal's), with the local model.
 if FileManager.default.fileExists(atPath: modelDirectory + "/model.safetensors") {
     let embedder = try LocalEmbedder(modelDirectory: modelDirectory, configuration: .init(workers: 1), logger: logger)
@@ -149,23 +183,19 @@ if FileManager.default.fileExists(atPath: modelDirectory + "/model.safetensors")
         print(String(format: "semantic packs, %@: p50 %.2f ms  p99 %.2f ms (1 encoder thread)", name, result.p50, result.p99))
     }
 
-    // The refusal judge (`refusal_model`): the refusal pack's phrase rules, then its semantic rules on the answer's
-    // opening, as every ok answer is judged (whole, or at the end of a stream). Issue #15's budget: 2 ms p50.
-    let judge = try await RuleSet.compile(packs: packs, embedder: embedder, logger: logger)
-    let compliant =
-        "Sure! Photosynthesis is how plants turn light into chemical energy. Chlorophyll in the chloroplasts absorbs "
-        + "light, mostly red and blue, and uses it to split water into oxygen, protons and electrons. The energy is "
-        + "stored in ATP and NADPH, which the Calvin cycle then spends to fix carbon dioxide into sugars. Oxygen "
-        + "leaves through the stomata as a by-product, which is why forests matter so much for the air we breathe."
-    let answers = [
-        ("refusal caught by a phrase rule", "I'm sorry, but I can't help with that request."),
-        ("Chinese refusal (phrase rule)", "抱歉，我无法提供这方面的帮助。"),
-        ("400-character compliant answer (phrases, then the semantic rules)", compliant),
-    ]
-    for (name, text) in answers {
-        let result = await measureAsync(200) { _ = await judge.detectRefusal(text: text) }
-        print(String(format: "refusal judge, %@: p50 %.3f ms  p99 %.3f ms (1 encoder thread)", name, result.p50, result.p99))
+    // refusal-semantic (off by default): the phrase rules, then the embedding of the answer's opening.
+    var withSemantic = packs
+    for p in withSemantic.indices where withSemantic[p].purpose == .refusal {
+        for r in withSemantic[p].rules.indices where withSemantic[p].rules[r].id == "refusal-semantic" {
+            withSemantic[p].rules[r].enabled = true
+        }
     }
+    let semanticJudge = try await RuleSet.compile(packs: withSemantic, embedder: embedder, logger: logger)
+    let result = await measureAsync(200) { _ = await semanticJudge.detectRefusal(text: refusalJudgeCompliant) }
+    print(
+        String(
+            format: "refusal judge with refusal-semantic on (off by default), 400-character compliant answer: p50 %.3f ms  p99 %.3f ms (1 encoder thread)",
+            result.p50, result.p99))
     embedder.shutdown()
 } else {
     print("semantic packs: skipped (no model at \(modelDirectory); run scripts/fetch-model.sh)")

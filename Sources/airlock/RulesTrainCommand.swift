@@ -346,7 +346,7 @@ struct RulesTrainCommand: AsyncParsableCommand {
         }
         if let pack = record.packWithoutClassifier {
             print("")
-            print("\(pack.rule ?? "pack") as it is (regex and exemplar rules), same rows:")
+            print("\(pack.rule ?? "pack") as it is, same rows:")
             printTable(pack)
         }
         if let combined = record.packWithClassifierOutOfFold {

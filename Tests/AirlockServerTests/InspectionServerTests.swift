@@ -187,6 +187,25 @@ import Upstream
         }
     }
 
+    @Test func aRefusalOnlyTheLexicalRuleRecognisesIsRefusalModelWholeAndStreamed() async throws {
+        // Declines mid-sentence, so no phrase rule (they read the opening) recognises it; refusal-lexical does.
+        let refusal =
+            "Bypassing a licence check would violate the software's terms and could be illegal, so I won't walk you "
+            + "through it. Instead, I'd recommend contacting the vendor about a trial licence."
+        try await AirlockHarness.withRunning(rules: AirlockHarness.shippedRules) { airlock in
+            for stream in [false, true] {
+                let (response, body) = try await Self.ask(airlock, "[[echo]] \(refusal)", stream: stream)
+                #expect(response.status == 200)
+                let outcome = stream
+                    ? String(decoding: body, as: UTF8.self).contains(": x-airlock-outcome: refusal_model")
+                    : response.header("x-airlock-outcome") == "refusal_model"
+                #expect(outcome, "stream: \(stream)")
+            }
+            let (fine, _) = try await Self.ask(airlock, "[[echo]] Paris is the capital of France.")
+            #expect(fine.header("x-airlock-outcome") == "ok")
+        }
+    }
+
     @Test func guardRefusalYesOnAnAnswerSetsRefusalModel() async throws {
         try await QwenEmulator.withRunning { guardEmulator, guardURL in
             let pack = Self.guardPack(url: guardURL, onError: "closed", timeoutMS: 10_000).replacingOccurrences(

@@ -159,7 +159,7 @@ private let demoWeights: [Float] = [1.5, 0.5, 2, 0.5, -0.8]
         #expect(together > 0.8 && together < 0.9)
     }
 
-    @Test func shippedLexicalRuleJudgesAnswersItWasNotTrainedOn() async throws {
+    @Test func shippedRefusalPackJudgesAnswersItWasNotTrainedOn() async throws {
         let ruleSet = try await shippedRegexAndLexicalRuleSet()
         let rule = try #require(ruleSet.lexicalRules.first { $0.id == "refusal-lexical" })
         // Written here, not taken from any data set.
@@ -175,8 +175,22 @@ private let demoWeights: [Float] = [1.5, 0.5, 2, 0.5, -0.8]
                 + "beginning of the modern system of sovereign states.",
             "Sure! To kill a stuck process on Linux, find its PID with `pgrep name` and then run `kill PID`.",
         ]
-        for text in refusals { #expect(rule.evidence(text) != nil, "\(text) scored \(rule.probability(text))") }
-        for text in answers { #expect(rule.evidence(text) == nil, "\(text) scored \(rule.probability(text))") }
+        // Judged as in service: the phrase rules, then the lexical rule.
+        for text in refusals { #expect(ruleSet.isRefusal(text: text), "\(text): lexical \(rule.probability(text))") }
+        for text in answers { #expect(!ruleSet.isRefusal(text: text), "\(text): lexical \(rule.probability(text))") }
+    }
+}
+
+/// A refusal that does not open with a phrase the regex rules know (written here, not taken from any data set).
+let lateRefusal =
+    "Bypassing a licence check would violate the software's terms and could be illegal, so I won't walk you through "
+    + "it. Instead, I'd recommend contacting the vendor about a trial licence."
+
+@Suite struct LexicalRuleInPackTests {
+    @Test func aRefusalThePhraseRulesMissIsCaughtByTheLexicalRule() async throws {
+        #expect(try await !shippedRegexRuleSet().isRefusal(text: lateRefusal))
+        let ruleSet = try await shippedRegexAndLexicalRuleSet()
+        #expect(ruleSet.refusalByPatterns(text: lateRefusal)?.ruleID == "refusal-lexical")
     }
 }
 
