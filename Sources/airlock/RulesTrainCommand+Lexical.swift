@@ -8,16 +8,7 @@ extension RulesTrainCommand {
     /// threshold chosen for the pack as it runs (the pack's other phrase rules and this classifier together).
     func trainLexical(ruleID: String) async throws {
         let started = ContinuousClock.now
-        var rows: [Row] = []
-        var dataFiles: [TrainingRecord.DataFile] = []
-        for (source, path) in refusal.enumerated() {
-            let fileRows = try readRows(path, source: source)
-            rows += fileRows
-            let contents = FileManager.default.contents(atPath: path) ?? Data()
-            dataFiles.append(
-                TrainingRecord.DataFile(
-                    name: (path as NSString).lastPathComponent, contents: contents, rows: fileRows.count))
-        }
+        let (rows, dataFiles) = try readFiles(refusal)
         let names = dataFiles.map(\.name)
 
         // The classifier file may not exist yet: the packs are read without classifiers.
@@ -87,16 +78,6 @@ extension RulesTrainCommand {
             rule: "pack \(home.name) phrase rules + \(ruleID)", threshold: validation.threshold, names: names,
             sources: sources, labels: labels, predicted: zip(flagged, outOfFold).map { $0 || $1 })
 
-        do {
-            try classifier.encoded().write(to: URL(fileURLWithPath: out), options: .atomic)
-        } catch {
-            throw ValidationError("cannot write \(out): \(error.localizedDescription)")
-        }
-        let seconds = (ContinuousClock.now - started).components.seconds
-        if json {
-            printJSON(classifier)
-        } else {
-            printText(classifier, rows: rows, seconds: seconds)
-        }
+        try write(classifier, rows: rows, started: started)
     }
 }

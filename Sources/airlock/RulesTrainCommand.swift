@@ -102,17 +102,7 @@ struct RulesTrainCommand: AsyncParsableCommand {
             return
         }
         let started = ContinuousClock.now
-        let files = task == .injection ? injection : refusal
-        var rows: [Row] = []
-        var dataFiles: [TrainingRecord.DataFile] = []
-        for (source, path) in files.enumerated() {
-            let fileRows = try readRows(path, source: source)
-            rows += fileRows
-            let contents = FileManager.default.contents(atPath: path) ?? Data()
-            dataFiles.append(
-                TrainingRecord.DataFile(
-                    name: (path as NSString).lastPathComponent, contents: contents, rows: fileRows.count))
-        }
+        let (rows, dataFiles) = try readFiles(task == .injection ? injection : refusal)
         let names = dataFiles.map(\.name)
 
         // The comparison's rules are read first, so a broken pack stops the run before the embedding does.
@@ -155,6 +145,26 @@ struct RulesTrainCommand: AsyncParsableCommand {
                 predicted: zip(comparison.packPredictions, outOfFold).map { $0 || $1 })
         }
 
+        try write(classifier, rows: rows, started: started)
+    }
+
+    /// Every row of `files` (each file a source) and the record of each file.
+    func readFiles(_ files: [String]) throws -> (rows: [Row], files: [TrainingRecord.DataFile]) {
+        var rows: [Row] = []
+        var dataFiles: [TrainingRecord.DataFile] = []
+        for (source, path) in files.enumerated() {
+            let fileRows = try readRows(path, source: source)
+            rows += fileRows
+            let contents = FileManager.default.contents(atPath: path) ?? Data()
+            dataFiles.append(
+                TrainingRecord.DataFile(
+                    name: (path as NSString).lastPathComponent, contents: contents, rows: fileRows.count))
+        }
+        return (rows, dataFiles)
+    }
+
+    /// Writes the classifier to --out, then prints the result (text or JSON).
+    func write(_ classifier: LogisticClassifier, rows: [Row], started: ContinuousClock.Instant) throws {
         do {
             try classifier.encoded().write(to: URL(fileURLWithPath: out), options: .atomic)
         } catch {

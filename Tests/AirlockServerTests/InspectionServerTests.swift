@@ -34,6 +34,14 @@ import Upstream
         }
     }
 
+    /// Whether the answer's outcome is `refusal_model`: the header of a whole answer, the comment before a stream's
+    /// `[DONE]`.
+    static func isRefusalModel(_ response: UpstreamResponse, _ body: [UInt8], stream: Bool) -> Bool {
+        stream
+            ? String(decoding: body, as: UTF8.self).contains(": x-airlock-outcome: refusal_model")
+            : response.header("x-airlock-outcome") == "refusal_model"
+    }
+
     static func upstreamBody(_ airlock: AirlockHarness) -> String {
         String(decoding: airlock.emulator.stats.lastChatRequestBody ?? [], as: UTF8.self)
     }
@@ -196,10 +204,7 @@ import Upstream
             for stream in [false, true] {
                 let (response, body) = try await Self.ask(airlock, "[[echo]] \(refusal)", stream: stream)
                 #expect(response.status == 200)
-                let outcome = stream
-                    ? String(decoding: body, as: UTF8.self).contains(": x-airlock-outcome: refusal_model")
-                    : response.header("x-airlock-outcome") == "refusal_model"
-                #expect(outcome, "stream: \(stream)")
+                #expect(Self.isRefusalModel(response, body, stream: stream), "stream: \(stream)")
             }
             let (fine, _) = try await Self.ask(airlock, "[[echo]] Paris is the capital of France.")
             #expect(fine.header("x-airlock-outcome") == "ok")
@@ -217,10 +222,7 @@ import Upstream
                     let (response, body) = try await Self.ask(
                         airlock, "[[echo]] I'm sorry, but I can't help with that request.", stream: stream)
                     #expect(response.status == 200)
-                    let outcome = stream
-                        ? String(decoding: body, as: UTF8.self).contains(": x-airlock-outcome: refusal_model")
-                        : response.header("x-airlock-outcome") == "refusal_model"
-                    #expect(outcome, "stream: \(stream)")
+                    #expect(Self.isRefusalModel(response, body, stream: stream), "stream: \(stream)")
                 }
                 let (fine, _) = try await Self.ask(airlock, "[[echo]] Paris is the capital of France.")
                 #expect(fine.header("x-airlock-outcome") == "ok")
