@@ -66,6 +66,11 @@ let package = Package(
         .target(name: "ThreadJoin", swiftSettings: swiftSettings),
         .target(name: "Outcomes", dependencies: ["TimeSource", "ChatWire"], swiftSettings: swiftSettings),
         .target(
+            name: "Pricing",
+            dependencies: ["ChatWire", "Digest", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Redis",
             dependencies: [
                 "CHiredis", "ThreadJoin",
@@ -114,7 +119,7 @@ let package = Package(
             name: "AirlockServer",
             dependencies: [
                 "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings", "FleetStats", "Redis", "SemanticCache",
-                "Inspection", "StreamPacing", "TimeSource", "ChatWire",
+                "Inspection", "StreamPacing", "TimeSource", "ChatWire", "Pricing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -150,7 +155,7 @@ let package = Package(
             name: "airlock",
             dependencies: [
                 "AirlockServer", "AirlockConfiguration", "Embeddings", "Upstream", "SemanticCache", "Redis", "Inspection",
-                "FleetStats", "Digest",
+                "FleetStats", "Digest", "Pricing", "ChatWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -232,7 +237,7 @@ let package = Package(
         .testTarget(
             name: "SemanticCacheTests",
             dependencies: [
-                "SemanticCache", "Redis", "Embeddings", "Digest", "AirlockTestSupport", "TimeSource",
+                "SemanticCache", "Redis", "Embeddings", "Digest", "AirlockTestSupport", "TimeSource", "ChatWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -249,6 +254,9 @@ let package = Package(
         .testTarget(name: "ChatWireTests", dependencies: ["ChatWire"], swiftSettings: swiftSettings),
         .testTarget(name: "TimeSourceTests", dependencies: ["TimeSource"], swiftSettings: swiftSettings),
         .testTarget(name: "OutcomesTests", dependencies: ["Outcomes", "TimeSource"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PricingTests", dependencies: ["Pricing", "ChatWire", "AirlockTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"], swiftSettings: swiftSettings),
         .testTarget(
             name: "InspectionTests",

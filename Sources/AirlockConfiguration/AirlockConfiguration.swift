@@ -137,6 +137,19 @@ public struct AirlockConfiguration: Sendable, Equatable {
         public var maxSemanticTokens = 8192
     }
 
+    /// Tokens and money (`pricing.*`).
+    public struct Pricing: Sendable, Equatable {
+        /// The price table file (`airlock-prices/1` YAML); empty: tokens are counted, nothing is priced.
+        public var file = "prices/qwen.yaml"
+        /// The billing region of every target (`international`, `beijing`, `us`, … as the table names them); nil
+        /// (`auto`): each target's host decides, through the table's `hosts`.
+        public var region: String?
+        /// How often the price file is checked for changes (0: never).
+        public var reloadIntervalMilliseconds = 5000
+
+        public init() {}
+    }
+
     /// Bounds on what one client, request or upstream answer may cost (`limits.*`).
     public struct Limits: Sendable, Equatable {
         /// Longest `model` string accepted.
@@ -170,6 +183,7 @@ public struct AirlockConfiguration: Sendable, Equatable {
     public var embedding: Embedding
     public var cache: Cache
     public var rules: Rules
+    public var pricing = Pricing()
     public var upstream: Upstream
     public var maxRequestBytes: Int
     /// Bearer token for `/airlock/*`; nil: those routes answer on loopback only.

@@ -338,6 +338,32 @@ struct Setting: Sendable {
                 return true
             }, render: { $0.rules.directory }),
         Setting(
+            "pricing.file", env: ["AIRLOCK_PRICING_FILE"], default: "prices/qwen.yaml",
+            expected: "the price table file (airlock-prices/1 YAML), or none (count tokens, price nothing)",
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty else { return false }
+                config.pricing.file = raw == "none" ? "" : raw
+                return true
+            }, render: { $0.pricing.file.isEmpty ? "none" : $0.pricing.file }),
+        Setting(
+            "pricing.region", env: ["AIRLOCK_PRICING_REGION"], default: "auto",
+            expected: "auto (each upstream host's region in the price table) or a region the table names, such as international, beijing, us",
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty,
+                    raw.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") })
+                else { return false }
+                config.pricing.region = raw == "auto" ? nil : raw
+                return true
+            }, render: { $0.pricing.region ?? "auto" }),
+        Setting(
+            "pricing.reload_interval_ms", env: ["AIRLOCK_PRICING_RELOAD_INTERVAL_MS"], default: "5000",
+            expected: "milliseconds between checks of the price file for changes, 0 (no watch) or 100 to 3600000",
+            apply: { raw, config in
+                guard let raw, let value = Int(raw), value == 0 || (100...3_600_000).contains(value) else { return false }
+                config.pricing.reloadIntervalMilliseconds = value
+                return true
+            }, render: { String($0.pricing.reloadIntervalMilliseconds) }),
+        Setting(
             "rules.reload_interval_ms", env: ["AIRLOCK_RULES_RELOAD_INTERVAL_MS"], default: "2000",
             expected: "milliseconds between checks of the rule files for changes, 0 (no watch) or 100 to 3600000",
             apply: { raw, config in

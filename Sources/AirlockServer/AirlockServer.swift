@@ -33,6 +33,8 @@ public struct AirlockServer: Sendable {
     public let cacheStores: CacheStoreQueue?
     /// The rule set requests are inspected with; nil runs without inspection.
     public let rules: RuleSetStore?
+    /// Prices answers (with `pricing.file: none` it holds no table: tokens are counted, every answer is unpriced).
+    let prices: PriceBook?
     /// Long-lived engines the server owns besides its own parts (a local embedding engine's threads).
     let engineServices: [any Service]
     /// Threads for CPU-heavy request work, off the event loops (see ``WorkPool``).
@@ -42,9 +44,10 @@ public struct AirlockServer: Sendable {
     /// inspection. Built by ``AirlockApplication/make(configuration:logger:overrides:)``.
     init(
         configuration: AirlockConfiguration, upstream: UpstreamClient, redis: RedisClient?, cache: SemanticCache?,
-        cacheStores: CacheStoreQueue?, rules: RuleSetStore?, embeddingTimer: EmbeddingTimer?, engineServices: [any Service], time: any TimeSource,
-        logger: Logger
+        cacheStores: CacheStoreQueue?, rules: RuleSetStore?, prices: PriceBook? = nil, embeddingTimer: EmbeddingTimer?,
+        engineServices: [any Service], time: any TimeSource, logger: Logger
     ) {
+        self.prices = prices
         self.engineServices = engineServices
         self.workPool = WorkPool(
             threads: configuration.limits.inspectionThreads, queue: configuration.limits.inspectionQueue)
@@ -93,7 +96,7 @@ public struct AirlockServer: Sendable {
             requestLimits: ChatRequest.Limits(
                 maxModelLength: configuration.limits.maxModelLength, maxMessages: configuration.limits.maxMessages,
                 maxContentParts: configuration.limits.maxContentParts),
-            metrics: metrics, rules: rules, maxHoldbackBytes: configuration.rules.maxHoldbackBytes,
+            metrics: metrics, rules: rules, prices: prices, maxHoldbackBytes: configuration.rules.maxHoldbackBytes,
             maxUpstreamEventBytes: configuration.limits.maxUpstreamEventBytes,
             drainTimeout: .milliseconds(configuration.limits.drainTimeoutMilliseconds), logger: logger)
         let embeddings = PassthroughRoute(
@@ -226,6 +229,10 @@ public struct AirlockServer: Sendable {
         if let cache { services.append(cache) }
         if let cacheStores { services.append(cacheStores) }
         if let fleet { services.append(fleet) }
+        if let prices, configuration.pricing.reloadIntervalMilliseconds > 0 {
+            services.append(
+                PriceWatcher(book: prices, interval: .milliseconds(configuration.pricing.reloadIntervalMilliseconds)))
+        }
         if let reloader {
             let interval = configuration.rules.reloadIntervalMilliseconds
             services.append(RulesWatcher(reloader: reloader, interval: interval > 0 ? .milliseconds(interval) : nil))

@@ -155,8 +155,31 @@ public struct ChatRequest: Sendable {
             }
             stream = flag
         }
-        let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
+        let includeUsage = try streamOptions(body["stream_options"])
         return ChatRequest(body: body, model: model, messages: messages, stream: stream, includeUsage: includeUsage)
+    }
+
+    /// `stream_options`: null, or an object whose only key is `include_usage` (a boolean). Airlock rewrites it for the
+    /// upstream (see `encodedBody`), so anything else in it would be dropped unseen: refused instead.
+    static func streamOptions(_ value: JSONValue?) throws(ChatRequestError) -> Bool {
+        guard let value, value != .null else { return false }
+        guard case .object(let options) = value else {
+            throw .invalidRequest(
+                "Invalid type for 'stream_options': expected an object, but got \(value.typeName).",
+                param: "stream_options", code: "invalid_type")
+        }
+        for key in options.keys.sorted() where key != "include_usage" {
+            throw .invalidRequest(
+                "Unrecognized request argument supplied: stream_options.\(key)", param: "stream_options.\(key)",
+                code: "unknown_parameter")
+        }
+        guard let flag = options["include_usage"], flag != .null else { return false }
+        guard case .bool(let include) = flag else {
+            throw .invalidRequest(
+                "Invalid type for 'stream_options.include_usage': expected a boolean, but got \(flag.typeName).",
+                param: "stream_options.include_usage", code: "invalid_type")
+        }
+        return include
     }
 
     static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
@@ -172,10 +195,13 @@ public struct ChatRequest: Sendable {
     }
 
     /// The request as it goes upstream: the parsed body, with `messages` written from the parsed messages (and
-    /// `model` replaced, for a fallback that serves another model).
+    /// `model` replaced, for a fallback that serves another model). A stream always asks for usage
+    /// (`stream_options.include_usage`), so every answer is counted in tokens and money; the usage chunk is taken
+    /// out again for a client that did not ask for it.
     public func encodedBody(model replacement: String? = nil) -> [UInt8] {
         var object = body
         object["messages"] = .array(messages.map(\.json))
+        if stream { object["stream_options"] = .object(["include_usage": .bool(true)]) }
         if let replacement { object["model"] = .string(replacement) }
         return JSONValue.object(object).encoded()
     }

@@ -56,6 +56,26 @@ public final class FleetStats: Service, Sendable {
             default: break
             }
             if let cache = summary.cache { fields["c:\(cache.rawValue)", default: 0] += 1 }
+            // Tokens and money: totals, and per model (the price table's name or `other`, so the fields stay few).
+            if let tokens = summary.tokens {
+                for (kind, count) in [
+                    ("prompt", tokens.prompt), ("completion", tokens.completion), ("cached", tokens.cached),
+                    ("reasoning", tokens.reasoning),
+                ] where count > 0 {
+                    fields["tk:\(kind)", default: 0] += count
+                }
+            }
+            if let cost = summary.cost {
+                fields["$:\(cost.currency)", default: 0] += Int(cost.picos)
+                fields["m$:\(summary.spendModel):\(cost.currency)", default: 0] += Int(cost.picos)
+            }
+            if let saved = summary.saved {
+                fields["s:\(saved.currency)", default: 0] += Int(saved.picos)
+                fields["ms:\(summary.spendModel):\(saved.currency)", default: 0] += Int(saved.picos)
+            }
+            if let estimate = summary.savedEstimate {
+                fields["e:\(estimate.currency)", default: 0] += Int(estimate.picos)
+            }
             fields["l:\(LatencyBuckets.index(of: summary.durationMilliseconds))", default: 0] += 1
             pending.counts[minute] = fields
             pending.ledger.append(summary)
@@ -141,7 +161,8 @@ public final class FleetStats: Service, Sendable {
             series.append(
                 StatsSnapshot.Point(
                     minute: minute * 60, requests: fields["requests"] ?? 0, cacheHits: fields["o:cache_hit"] ?? 0,
-                    blocked: sum("o:blocked"), refusals: sum("o:refusal"), failures: sum("o:failure")))
+                    blocked: sum("o:blocked"), refusals: sum("o:refusal"), failures: sum("o:failure"),
+                    tokens: (fields["tk:prompt"] ?? 0) + (fields["tk:completion"] ?? 0)))
         }
         return Self.summarize(totals: totals, series: series, windowSeconds: minutes * 60)
     }
@@ -159,6 +180,7 @@ public final class FleetStats: Service, Sendable {
             if field.hasPrefix("l:"), let index = Int(field.dropFirst(2)) { latency[index] = value }
             if field.hasPrefix("c:") { cache[String(field.dropFirst(2))] = value }
         }
+        let money = StatsSnapshot.Money.from(totals)
         let lookups = cache.values.reduce(0, +)
         var refusals: [String: Double] = [:]
         var failures: [String: Double] = [:]
@@ -182,7 +204,9 @@ public final class FleetStats: Service, Sendable {
             ],
             refusalRate: .init(total: rate(refusalTotal, requests), byKind: refusals),
             failureRate: .init(total: rate(failureTotal, requests), byKind: failures),
-            topBlockingRules: Array(rules.prefix(10)), latencyMilliseconds: latencyMilliseconds, series: series)
+            topBlockingRules: Array(rules.prefix(10)), latencyMilliseconds: latencyMilliseconds, series: series,
+            tokens: money.tokens, spend: money.spend, saved: money.saved, savedEstimate: money.savedEstimate,
+            byModel: money.byModel)
     }
 
     /// Ledger records of the last `since`, newest last, optionally only of one kind ("refusal", "failure", …).
@@ -225,6 +249,15 @@ public final class FleetStats: Service, Sendable {
         if !summary.rules.isEmpty { arguments += ["rules", summary.rules.joined(separator: ",")] }
         if let upstream = summary.upstreamMilliseconds { arguments += ["upstream_ms", String(format: "%.3f", upstream)] }
         if let cache = summary.cache { arguments += ["cache", cache.rawValue] }
+        if let tokens = summary.tokens {
+            arguments += [
+                "prompt_tokens", tokens.prompt, "completion_tokens", tokens.completion, "cached_tokens", tokens.cached,
+                "reasoning_tokens", tokens.reasoning,
+            ]
+        }
+        if let cost = summary.cost { arguments += ["cost", "\(cost.picos) \(cost.currency)"] }
+        if let saved = summary.saved { arguments += ["saved", "\(saved.picos) \(saved.currency)"] }
+        if let estimate = summary.savedEstimate { arguments += ["saved_estimate", "\(estimate.picos) \(estimate.currency)"] }
         return RedisCommand("XADD", arguments)
     }
 
@@ -237,7 +270,16 @@ public final class FleetStats: Service, Sendable {
             rules: (map["rules"] ?? "").split(separator: ",").map(String.init),
             status: map["status"].flatMap { Int($0) } ?? 0,
             durationMilliseconds: map["ms"].flatMap { Double($0) } ?? 0,
-            upstreamMilliseconds: map["upstream_ms"].flatMap { Double($0) }, cache: map["cache"])
+            upstreamMilliseconds: map["upstream_ms"].flatMap { Double($0) }, cache: map["cache"],
+            tokens: map["prompt_tokens"].flatMap { Int($0) }.map { prompt in
+                LedgerRecord.Tokens(
+                    prompt: prompt, completion: map["completion_tokens"].flatMap { Int($0) } ?? 0,
+                    cached: map["cached_tokens"].flatMap { Int($0) } ?? 0,
+                    reasoning: map["reasoning_tokens"].flatMap { Int($0) } ?? 0)
+            },
+            cost: map["cost"].flatMap(StatsSnapshot.Money.init(ledger:)),
+            saved: map["saved"].flatMap(StatsSnapshot.Money.init(ledger:)),
+            savedEstimate: map["saved_estimate"].flatMap(StatsSnapshot.Money.init(ledger:)))
     }
 
     /// Ledger records dropped because Redis was away too long.

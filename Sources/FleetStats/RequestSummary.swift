@@ -17,12 +17,55 @@ public struct RequestSummary: Sendable, Equatable {
     public var durationMilliseconds: Double
     public var upstreamMilliseconds: Double?
     public var cache: CacheResult?
+    /// Tokens upstream reported for this answer.
+    public var tokens: Tokens?
+    /// What the answer cost (nil: not priced, or no answer).
+    public var cost: Amount?
+    /// What a cache hit saved: the stored answer's usage at today's rates.
+    public var saved: Amount?
+    /// What a blocked prompt's input would have cost (an estimate from its length).
+    public var savedEstimate: Amount?
+    /// The model as the price table names it, or `other`: the per-model spend fields use this bounded name.
+    public var spendModel: String
+
+    public struct Tokens: Sendable, Equatable {
+        public var prompt: Int
+        public var completion: Int
+        /// Of the prompt, read from (or written to) Qwen's context cache.
+        public var cached: Int
+        /// Of the completion, thinking.
+        public var reasoning: Int
+
+        public init(prompt: Int, completion: Int, cached: Int, reasoning: Int) {
+            self.prompt = prompt
+            self.completion = completion
+            self.cached = cached
+            self.reasoning = reasoning
+        }
+    }
+
+    /// Money in pico-units (10⁻¹²) of `currency`, so sums are exact.
+    public struct Amount: Sendable, Equatable {
+        public var currency: String
+        public var picos: Int64
+
+        public init(currency: String, picos: Int64) {
+            self.currency = currency
+            self.picos = picos
+        }
+    }
 
     public init(
         unixMilliseconds: Int64, requestID: String, tenantHash: String? = nil, model: String? = nil, route: String,
         outcome: Outcome, rules: [String] = [], status: Int, durationMilliseconds: Double,
-        upstreamMilliseconds: Double? = nil, cache: CacheResult? = nil
+        upstreamMilliseconds: Double? = nil, cache: CacheResult? = nil, tokens: Tokens? = nil, cost: Amount? = nil,
+        saved: Amount? = nil, savedEstimate: Amount? = nil, spendModel: String = "other"
     ) {
+        self.tokens = tokens
+        self.cost = cost.map { Amount(currency: Self.bounded($0.currency), picos: $0.picos) }
+        self.saved = saved.map { Amount(currency: Self.bounded($0.currency), picos: $0.picos) }
+        self.savedEstimate = savedEstimate.map { Amount(currency: Self.bounded($0.currency), picos: $0.picos) }
+        self.spendModel = Self.bounded(spendModel)
         self.unixMilliseconds = unixMilliseconds
         // Every field is bounded, so one ledger record is a few hundred bytes at most whatever the request held.
         self.requestID = Self.bounded(requestID)

@@ -21,9 +21,104 @@ public struct StatsSnapshot: Sendable, Codable, Equatable {
         public var blocked: Int
         public var refusals: Int
         public var failures: Int
+        /// Prompt and completion tokens upstream reported in this minute.
+        public var tokens: Int
         enum CodingKeys: String, CodingKey {
-            case minute, requests, blocked, refusals, failures
+            case minute, requests, blocked, refusals, failures, tokens
             case cacheHits = "cache_hits"
+        }
+    }
+
+    /// An amount of money: exact pico-units (10⁻¹²) and the same in units.
+    public struct Money: Sendable, Codable, Equatable {
+        public var currency: String
+        public var picos: Int64
+        public var amount: Double
+
+        public init(currency: String, picos: Int64) {
+            self.currency = currency
+            self.picos = picos
+            self.amount = Double(picos) / 1e12
+        }
+
+        /// `"123 USD"` as the ledger keeps it.
+        init?(ledger text: String) {
+            let parts = text.split(separator: " ")
+            guard parts.count == 2, let picos = Int64(parts[0]) else { return nil }
+            self.init(currency: String(parts[1]), picos: picos)
+        }
+
+        /// Per currency, from the minute fields `prefix + currency`, sorted by currency.
+        static func list(_ totals: [String: Int], prefix: String) -> [Money] {
+            totals.filter { $0.key.hasPrefix(prefix) }
+                .map { Money(currency: String($0.key.dropFirst(prefix.count)), picos: Int64($0.value)) }
+                .sorted { $0.currency < $1.currency }
+        }
+
+        /// Tokens, spend, savings and the per-model split of a window's summed fields.
+        static func from(_ totals: [String: Int]) -> (
+            tokens: [String: Int], spend: [Money], saved: [Money], savedEstimate: [Money], byModel: [ModelSpend]
+        ) {
+            var tokens: [String: Int] = [:]
+            for kind in ["prompt", "completion", "cached", "reasoning"] { tokens[kind] = totals["tk:\(kind)"] ?? 0 }
+            var models: [String: ModelSpend] = [:]
+            for (field, value) in totals {
+                let isSpend = field.hasPrefix("m$:")
+                guard isSpend || field.hasPrefix("ms:") else { continue }
+                let rest = field.dropFirst(3)
+                guard let colon = rest.lastIndex(of: ":") else { continue }
+                let model = String(rest[..<colon])
+                let currency = String(rest[rest.index(after: colon)...])
+                let key = "\(model) \(currency)"
+                var entry = models[key] ?? ModelSpend(model: model, currency: currency, spend: 0, saved: 0)
+                if isSpend { entry.spendPicos += Int64(value) } else { entry.savedPicos += Int64(value) }
+                models[key] = entry
+            }
+            return (
+                tokens, list(totals, prefix: "$:"), list(totals, prefix: "s:"), list(totals, prefix: "e:"),
+                models.values.sorted { ($0.spendPicos, $0.model) > ($1.spendPicos, $1.model) }
+            )
+        }
+    }
+
+    /// What one model cost, and what the cache saved on it, in one currency.
+    public struct ModelSpend: Sendable, Codable, Equatable {
+        public var model: String
+        public var currency: String
+        public var spendPicos: Int64
+        public var savedPicos: Int64
+        public var spend: Double { Double(spendPicos) / 1e12 }
+        public var saved: Double { Double(savedPicos) / 1e12 }
+
+        init(model: String, currency: String, spend: Int64, saved: Int64) {
+            self.model = model
+            self.currency = currency
+            self.spendPicos = spend
+            self.savedPicos = saved
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case model, currency, spend, saved
+            case spendPicos = "spend_picos"
+            case savedPicos = "saved_picos"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            model = try container.decode(String.self, forKey: .model)
+            currency = try container.decode(String.self, forKey: .currency)
+            spendPicos = try container.decode(Int64.self, forKey: .spendPicos)
+            savedPicos = try container.decode(Int64.self, forKey: .savedPicos)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(model, forKey: .model)
+            try container.encode(currency, forKey: .currency)
+            try container.encode(spendPicos, forKey: .spendPicos)
+            try container.encode(savedPicos, forKey: .savedPicos)
+            try container.encode(spend, forKey: .spend)
+            try container.encode(saved, forKey: .saved)
         }
     }
 
@@ -40,9 +135,21 @@ public struct StatsSnapshot: Sendable, Codable, Equatable {
     public var topBlockingRules: [RuleCount]
     public var latencyMilliseconds: [String: Double]
     public var series: [Point]
+    /// Tokens upstream reported, by kind: prompt, completion, cached (of the prompt), reasoning (of the completion).
+    public var tokens: [String: Int]
+    /// What the answers cost, per currency.
+    public var spend: [Money]
+    /// What cache hits saved (their stored usage at today's rates), per currency.
+    public var saved: [Money]
+    /// What blocked prompts' input would have cost: an estimate from their length.
+    public var savedEstimate: [Money]
+    /// Spend and savings per model (the price table's name, or `other`) and currency, highest spend first.
+    public var byModel: [ModelSpend]
 
     enum CodingKeys: String, CodingKey {
-        case requests, outcomes, series
+        case requests, outcomes, series, tokens, spend, saved
+        case savedEstimate = "saved_estimate"
+        case byModel = "by_model"
         case windowSeconds = "window_seconds"
         case cacheLookups = "cache_lookups"
         case hitRate = "hit_rate"
@@ -69,9 +176,21 @@ public struct LedgerRecord: Sendable, Codable, Equatable {
     public var durationMilliseconds: Double
     public var upstreamMilliseconds: Double?
     public var cache: String?
+    public var tokens: Tokens?
+    public var cost: StatsSnapshot.Money?
+    public var saved: StatsSnapshot.Money?
+    public var savedEstimate: StatsSnapshot.Money?
+
+    public struct Tokens: Sendable, Codable, Equatable {
+        public var prompt: Int
+        public var completion: Int
+        public var cached: Int
+        public var reasoning: Int
+    }
 
     enum CodingKeys: String, CodingKey {
-        case id, time, model, route, outcome, kind, rules, status, cache
+        case id, time, model, route, outcome, kind, rules, status, cache, tokens, cost, saved
+        case savedEstimate = "saved_estimate"
         case requestID = "request_id"
         case tenantHash = "tenant_hash"
         case durationMilliseconds = "duration_ms"

@@ -6,6 +6,7 @@ struct Airlock: AsyncParsableCommand {
         abstract: "Semantic-cache and safety sidecar for OpenAI-compatible LLM traffic.",
         subcommands: [
             ServeCommand.self, ConfigCommand.self, StatsCommand.self, OutcomesCommand.self, RulesCommand.self, CacheCommand.self,
+            PricesCommand.self,
             EmbedCommand.self, EvalCommand.self,
         ]
     )

@@ -399,6 +399,6 @@ enum LabeledTSV {
     }
 }
 
-private func printError(_ message: String) {
+func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }

@@ -88,7 +88,29 @@ struct StatsCommand: AsyncParsableCommand {
             lines.append("  top blocking rules:")
             for rule in s.topBlockingRules { lines.append("    \(rule.rule): \(rule.count)") }
         }
+        func label(_ text: String) -> String { "  " + text.padding(toLength: 26, withPad: " ", startingAt: 0) + " " }
+        func money(_ list: [StatsSnapshot.Money]) -> String {
+            list.isEmpty ? "–" : list.map { Self.amount($0.amount) + " " + $0.currency }.joined(separator: ", ")
+        }
+        let tokens = ["prompt", "completion", "cached", "reasoning"].map { "\($0) \(s.tokens[$0] ?? 0)" }
+        lines.append(label("tokens") + tokens.joined(separator: ", "))
+        lines.append(label("spend") + money(s.spend))
+        lines.append(label("saved by the cache") + money(s.saved))
+        lines.append(label("blocked prompts (estimate)") + money(s.savedEstimate))
+        if !s.byModel.isEmpty {
+            lines.append("  spend by model:")
+            for entry in s.byModel {
+                lines.append(
+                    "    \(entry.model.padding(toLength: 24, withPad: " ", startingAt: 0)) "
+                        + "\(Self.amount(entry.spend)) \(entry.currency)   saved \(Self.amount(entry.saved)) \(entry.currency)")
+            }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// Money with enough digits to show a few tokens' worth (6 significant digits below 1).
+    static func amount(_ value: Double) -> String {
+        value >= 1 ? String(format: "%.4f", value) : String(format: "%.6g", value)
     }
 }
 

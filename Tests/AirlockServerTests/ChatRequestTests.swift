@@ -49,6 +49,21 @@ import Testing
         #expect(String(decoding: request.encodedBody(model: "qwen-flash"), as: UTF8.self).contains(#""model":"qwen-flash""#))
     }
 
+    @Test func aStreamAlwaysAsksUpstreamForUsage() throws {
+        for options in ["", #","stream_options":null"#, #","stream_options":{}"#, #","stream_options":{"include_usage":false}"#,
+            #","stream_options":{"include_usage":true}"#]
+        {
+            let request = try parse(
+                #"{"model":"qwen-plus","stream":true,"messages":[{"role":"user","content":"x"}]\#(options)}"#)
+            #expect(request.includeUsage == options.contains("true"), "\(options)")
+            let sent = try JSONValue.parse(request.encodedBody())
+            #expect(sent["stream_options"] == .object(["include_usage": .bool(true)]), "\(options)")
+        }
+        // Not streamed: the body goes up as parsed, stream_options untouched.
+        let whole = try parse(#"{"model":"qwen-plus","messages":[{"role":"user","content":"x"}]}"#)
+        #expect(try JSONValue.parse(whole.encodedBody())["stream_options"] == nil)
+    }
+
     @Test(arguments: [
         ("{not json", nil as String?, "invalid_json"),
         ("[1,2]", nil, "invalid_json"),
@@ -66,6 +81,12 @@ import Testing
         (#"{"model":"qwen-plus","messages":[{"role":"user","content":[{"text":"a","image":"b"}]}]}"#,
          "messages[0].content[0]", "unsupported_content_part"),
         (#"{"model":"qwen-plus","messages":[{"role":"user","content":[7]}]}"#, "messages[0].content[0]", "invalid_type"),
+        (#"{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":true}"#,
+         "stream_options", "invalid_type"),
+        (#"{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":"yes"}}"#,
+         "stream_options.include_usage", "invalid_type"),
+        (#"{"model":"qwen-plus","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"chunk_size":5}}"#,
+         "stream_options.chunk_size", "unknown_parameter"),
     ])
     func rejectsWithParamAndCode(body: String, param: String?, code: String) throws {
         let error = try #require(rejection(body))

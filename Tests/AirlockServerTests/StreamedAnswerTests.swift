@@ -103,6 +103,31 @@ import Testing
         }.joined()
     }
 
+    @Test func usageAirlockAskedForIsReadAndKeptFromAClientThatDidNotAskForIt() {
+        let usage = #"{"id":"c1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":2}}}"#
+        let events = [Self.content("Hi"), Self.content("!", finish: "stop"), Self.event(usage), Self.done]
+        let expected = TokenUsage(promptTokens: 12, completionTokens: 3, cachedTokens: 8, reasoningTokens: 2)
+        for assembles in [false, true] {
+            var hidden = StreamedAnswer(
+                classifier: OutcomeClassifier(), inspection: nil, assembles: assembles, passesUsage: false)
+            let (sent, ending) = Self.run(&hidden, events)
+            #expect(!sent.contains("usage"), "the client did not ask: \(sent)")
+            #expect(Self.joined(sent) == "Hi!" && sent.hasSuffix("data: [DONE]\n\n"))
+            #expect(ending.usage == expected && ending.outcome == .ok)
+            if assembles { #expect(ending.completion?.usage == expected, "stored with the answer for its hits") }
+            var shown = StreamedAnswer(
+                classifier: OutcomeClassifier(), inspection: nil, assembles: assembles, passesUsage: true)
+            let (passed, shownEnding) = Self.run(&shown, events)
+            #expect(passed.contains(#""reasoning_tokens":2"#), "the client asked: the chunk as upstream sent it")
+            #expect(shownEnding.usage == expected)
+        }
+        // Usage on a chunk that also carries a choice: only the field goes.
+        let both = #"{"id":"c1","choices":[{"index":0,"delta":{"content":"Yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#
+        var hidden = StreamedAnswer(classifier: OutcomeClassifier(), inspection: nil, assembles: false, passesUsage: false)
+        let (sent, ending) = Self.run(&hidden, [Self.event(both), Self.done])
+        #expect(!sent.contains("usage") && Self.joined(sent) == "Yo" && ending.usage?.totalTokens == 2)
+    }
+
     @Test func outcomesOfEveryEnding() {
         func run(_ events: [String?]) -> StreamedAnswer.Ending {
             var answer = StreamedAnswer(classifier: OutcomeClassifier(), inspection: nil, assembles: true)

@@ -1,3 +1,4 @@
+import ChatWire
 import Embeddings
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 """Starts the real binaries (qwen-emulator, then airlock in front of it) for the end-to-end tests."""
+import contextlib
 import os
 import socket
 import subprocess
@@ -54,7 +55,9 @@ class Stack:
                    AIRLOCK_UPSTREAM_FIRST_BYTE_TIMEOUT_MS="3000", AIRLOCK_UPSTREAM_BREAKER_FAILURES="1000",
                    AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
                    AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
-                   AIRLOCK_RULES_DIR=os.path.join(ROOT, "rules"))
+                   AIRLOCK_RULES_DIR=os.path.join(ROOT, "rules"),
+                   AIRLOCK_PRICING_FILE=os.path.join(ROOT, "prices", "qwen.yaml"),
+                   AIRLOCK_PRICING_REGION="international")
         env.pop("AIRLOCK_CONFIG", None)
         self.log = open(self.log_path, "w")
         self.airlock = subprocess.Popen([os.path.join(BIN, "airlock"), "serve"], env=env,
@@ -81,3 +84,50 @@ def stack(tmp_path_factory):
     s = Stack(str(tmp_path_factory.mktemp("airlock")))
     yield s
     s.stop()
+
+
+@contextlib.contextmanager
+def fleet_of_two(stack, tmp_path, rules_dir, **extra_env):
+    """Two `airlock serve` processes on the session's emulator sharing one fresh Redis; yields (ports, redis_port)."""
+    redis_port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--dir", str(tmp_path)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    processes, ports = [redis], []
+    try:
+        for index in range(2):
+            port = free_port()
+            env = dict(os.environ, AIRLOCK_LISTEN=f"127.0.0.1:{port}", AIRLOCK_UPSTREAM_URL=stack.emulator_url,
+                       DASHSCOPE_API_KEY=API_KEY, AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+                       AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
+                       AIRLOCK_RULES_DIR=str(rules_dir), AIRLOCK_UPSTREAM_RETRIES="0", **extra_env)
+            env.pop("AIRLOCK_CONFIG", None)
+            log = open(tmp_path / f"airlock-{index}.log", "w")
+            processes.append(subprocess.Popen([os.path.join(BIN, "airlock"), "serve"], env=env, cwd=str(tmp_path),
+                                              stdout=log, stderr=subprocess.STDOUT))
+            ports.append(port)
+        for port in ports:
+            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        yield ports, redis_port
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def cache_entries(redis_port):
+    """How many answers the cache in this Redis holds."""
+    out = subprocess.run(["redis-cli", "-p", str(redis_port), "--scan", "--pattern", "airlock:{*}:e:*"],
+                         capture_output=True, text=True, timeout=10).stdout
+    return len([line for line in out.splitlines() if line.strip()])
+
+
+def wait_stored(redis_port, count):
+    """Waits (up to 15 s) until the cache holds `count` answers."""
+    deadline = time.time() + 15
+    while cache_entries(redis_port) < count and time.time() < deadline:
+        time.sleep(0.05)
+    assert cache_entries(redis_port) >= count

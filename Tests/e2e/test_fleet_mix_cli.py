@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import API_KEY, BIN, ROOT, free_port, wait_http
+from conftest import BIN, ROOT, fleet_of_two, wait_stored
 
 OUTPUT_BLOCK = """pack: output-block
 description: Stops answers naming a code word.
@@ -59,12 +59,6 @@ def post(port, prompt, stream):
     return header or ""
 
 
-def cache_entries(redis_port):
-    out = subprocess.run(["redis-cli", "-p", str(redis_port), "--scan", "--pattern", "airlock:{*}:e:*"],
-                         capture_output=True, text=True, timeout=10).stdout
-    return len([line for line in out.splitlines() if line.strip()])
-
-
 def cli(port, *args):
     env = dict(os.environ, AIRLOCK_URL=f"http://127.0.0.1:{port}")
     env.pop("AIRLOCK_ADMIN_TOKEN", None)
@@ -78,34 +72,8 @@ def fleet(stack, tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(os.path.join(ROOT, "rules"), rules)
     (rules / "output-block.yaml").write_text(OUTPUT_BLOCK)
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", str(tmp_path)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    processes, ports = [redis], []
-    try:
-        for index in range(2):
-            port = free_port()
-            env = dict(os.environ, AIRLOCK_LISTEN=f"127.0.0.1:{port}", AIRLOCK_UPSTREAM_URL=stack.emulator_url,
-                       DASHSCOPE_API_KEY=API_KEY, AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-                       AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
-                       AIRLOCK_RULES_DIR=str(rules), AIRLOCK_UPSTREAM_RETRIES="0",
-                       AIRLOCK_UPSTREAM_BREAKER_FAILURES="1000")
-            env.pop("AIRLOCK_CONFIG", None)
-            log = open(tmp_path / f"airlock-{index}.log", "w")
-            processes.append(subprocess.Popen([os.path.join(BIN, "airlock"), "serve"], env=env, cwd=str(tmp_path),
-                                              stdout=log, stderr=subprocess.STDOUT))
-            ports.append(port)
-        for port in ports:
-            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
-        yield ports, redis_port
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with fleet_of_two(stack, tmp_path, rules, AIRLOCK_UPSTREAM_BREAKER_FAILURES="1000") as fleet:
+        yield fleet
 
 
 def test_stats_cli_reports_the_fleets_exact_mix(fleet):
@@ -116,10 +84,7 @@ def test_stats_cli_reports_the_fleets_exact_mix(fleet):
         assert said.startswith(outcome), f"{prompt!r}: {said}"
         if outcome == "ok":
             stored += 1
-            deadline = time.time() + 15
-            while cache_entries(redis_port) < stored and time.time() < deadline:
-                time.sleep(0.05)
-            assert cache_entries(redis_port) >= stored
+            wait_stored(redis_port, stored)
     expected = {}
     for _, _, outcome in MIX:
         expected[outcome] = expected.get(outcome, 0) + 1

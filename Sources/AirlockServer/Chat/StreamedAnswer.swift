@@ -37,6 +37,8 @@ struct StreamedAnswer {
         var blockedBy: [String]?
         /// The answer to store: a clean `ok` stream only (finish reason and `[DONE]`, no error event).
         var completion: CachedCompletion?
+        /// The usage upstream reported (Airlock always asks for it), whether or not the client saw it.
+        var usage: TokenUsage? = nil
     }
 
     /// Output inspection: the prompt's rule set and placeholders.
@@ -95,9 +97,11 @@ struct StreamedAnswer {
     private var content: [Int: String] = [:]
     private var reasoning = ""
     private var toolCalls: [Int: ToolCallParts] = [:]
-    private var model = ""
+    /// The model upstream named in its chunks ("" until one did).
+    private(set) var model = ""
     private var fingerprint: String?
-    private var usage: CachedCompletion.Usage?
+    private var usage: TokenUsage?
+    private let passesUsage: Bool
     private var lastChunk: (id: JSONValue?, created: JSONValue?, model: JSONValue?) = (nil, nil, nil)
 
     /// What one stream may make Airlock keep: choices and tool calls by index, and the answer's text.
@@ -113,12 +117,20 @@ struct StreamedAnswer {
     /// A choice or tool-call index out of range.
     private var indexOutOfRange = false
 
+    /// Deltas whose text (answer or reasoning) went out non-empty: the pump times the first and the gaps.
+    private(set) var textChunksSent = 0
     private(set) var findings: [Finding] = []
     private(set) var failures: [RuleFailure] = []
     private(set) var inspectionTime: Duration = .zero
 
-    /// `assembles`: keep what the cache needs (reasoning, tool calls, usage) besides the content.
-    init(classifier: OutcomeClassifier, inspection: Inspection?, assembles: Bool, maxKeptBytes: Int = 8 << 20) {
+    /// `assembles`: keep what the cache needs (reasoning, tool calls, usage) besides the content. `passesUsage`: the
+    /// client asked for usage (`stream_options.include_usage`); when it did not, the usage Airlock asked upstream for
+    /// is read and kept from the client.
+    init(
+        classifier: OutcomeClassifier, inspection: Inspection?, assembles: Bool, passesUsage: Bool = true,
+        maxKeptBytes: Int = 8 << 20
+    ) {
+        self.passesUsage = passesUsage
         self.maxKeptBytes = maxKeptBytes
         self.classifier = classifier
         self.inspection = inspection
@@ -168,9 +180,16 @@ struct StreamedAnswer {
             return .send(event)
         }
         if case .string(let name)? = chunk["model"] { model = name }
-        if assembles {
-            if case .string(let value)? = chunk["system_fingerprint"] { fingerprint = value }
-            if let value = CachedCompletion.usage(chunk["usage"]) { usage = value }
+        if assembles, case .string(let value)? = chunk["system_fingerprint"] { fingerprint = value }
+        var usageRemoved = false
+        if let value = TokenUsage(json: chunk["usage"]) {
+            usage = value
+            if !passesUsage {
+                // The client did not ask for usage: it sees the stream it would have seen from Qwen, without it.
+                guard case .array(let choices)? = chunk["choices"], !choices.isEmpty else { return .send([]) }
+                chunk["usage"] = nil
+                usageRemoved = true
+            }
         }
         guard case .array(var choices)? = chunk["choices"] else { return .send(event) }
         lastChunk = (chunk["id"], chunk["created"], chunk["model"])
@@ -213,7 +232,7 @@ struct StreamedAnswer {
                 changed = true
             }
         }
-        guard changed else { return .send(event) }
+        guard changed || usageRemoved else { return .send(event) }
         chunk["choices"] = .array(choices)
         return .send(Self.event(.object(chunk)))
     }
@@ -247,7 +266,8 @@ struct StreamedAnswer {
             return Ending(
                 tail: Array("data: ".utf8) + error.body + Array("\n\n".utf8) + Self.outcomeComment(outcome)
                     + Array("data: [DONE]\n\n".utf8),
-                outcome: outcome, upstreamOutcome: .ok, error: "blocked_output", blockedBy: blockedBy, completion: nil)
+                outcome: outcome, upstreamOutcome: .ok, error: "blocked_output", blockedBy: blockedBy, completion: nil,
+                usage: usage)
         }
         var outcome = self.outcome
         if let transport, transport.code.isTimeout, errorOutcome == nil, !sawDone { outcome = .failureTimeout }
@@ -276,7 +296,7 @@ struct StreamedAnswer {
         }
         return Ending(
             tail: tail, outcome: outcome, upstreamOutcome: outcome, error: errorCode, blockedBy: nil,
-            completion: completion)
+            completion: completion, usage: usage)
     }
 
     // MARK: - Inspection
@@ -301,6 +321,7 @@ struct StreamedAnswer {
                 return .blocked(rules)
             case .text(let sent, let kept):
                 append(kept, to: field, choice: choice)
+                if !sent.isEmpty { textChunksSent += 1 }
                 if sent != (original ?? "") && !(original == nil && sent.isEmpty) {
                     delta[name] = .string(sent)
                     changed = true

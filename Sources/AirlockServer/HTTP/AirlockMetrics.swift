@@ -19,6 +19,7 @@ final class AirlockMetrics: Sendable {
     private let cacheLookups: [String: Prometheus.Counter]
     /// Rule findings, blocks, failures, reloads, the rules version, inspection time.
     let inspection: InspectionMetrics
+    let spend: SpendMetrics
     /// Time Airlock itself adds before the answer's first byte (the upstream's time taken out).
     let overhead: DurationHistogram
     let embedding: DurationHistogram
@@ -99,6 +100,7 @@ final class AirlockMetrics: Sendable {
         }
         self.cacheLookups = lookups
         self.inspection = InspectionMetrics(registry: registry)
+        self.spend = SpendMetrics(registry: registry)
         self.overhead = registry.makeDurationHistogram(
             descriptor: Self.descriptor(
                 "airlock_overhead_seconds",

@@ -1,6 +1,8 @@
 import FleetStats
 import Foundation
 import Logging
+import ChatWire
+import Pricing
 import Outcomes
 import Prometheus
 import Synchronization
@@ -26,6 +28,29 @@ struct RequestRecord: Sendable {
     /// Which upstream target served ("primary", "fallback-1", …).
     var target: String?
     var attempts = 0
+    /// What upstream reported this answer used, and what it cost (nil: not priced).
+    var usage: TokenUsage?
+    var cost: Money?
+    /// The `model` label of the spend metrics (a price-table model, or `other`).
+    var spendModel = "other"
+    /// Money this request kept from being spent, and why (`cache_hit`, `blocked_prompt_estimate`).
+    var avoidedCost: Money?
+    var avoidedReason: String?
+    var avoidedModel = "other"
+
+    /// Upstream's usage of this answer and its price.
+    mutating func spend(_ usage: TokenUsage, _ priced: PriceBook.Priced?) {
+        self.usage = usage
+        cost = priced?.cost
+        spendModel = priced?.label ?? "other"
+    }
+
+    /// Money not spent (a cache hit's stored usage, or a blocked prompt's estimated input).
+    mutating func avoided(_ priced: PriceBook.Priced, reason: String) {
+        avoidedCost = priced.cost
+        avoidedReason = reason
+        avoidedModel = priced.label
+    }
 
     init(requestID: String, route: String) {
         self.requestID = requestID
@@ -51,6 +76,11 @@ struct RequestRecord: Sendable {
         if let outcome { metadata["outcome"] = "\(outcome)" }
         if let target { metadata["upstream"] = "\(target)" }
         if attempts > 1 { metadata["attempts"] = "\(attempts)" }
+        if let usage {
+            metadata["prompt_tokens"] = "\(usage.promptTokens)"
+            metadata["completion_tokens"] = "\(usage.completionTokens)"
+        }
+        if let cost { metadata["cost"] = "\(cost.amount) \(cost.currency)" }
         // Rule ids only: never the text a rule matched.
         if !rules.isEmpty { metadata["rules"] = "\(rules.joined(separator: ","))" }
         logger.info("request", metadata: metadata)
@@ -67,12 +97,26 @@ struct RequestRecord: Sendable {
         log(to: logger)
         let duration = ContinuousClock.now - startedAt
         metrics.recordRequest(route: route, outcome: outcome ?? .ok, duration: duration)
+        if let usage { metrics.spend.record(usage: usage, model: spendModel, cost: cost) }
+        if let avoidedCost, let avoidedReason {
+            metrics.spend.recordAvoided(avoidedCost, model: avoidedModel, reason: avoidedReason)
+        }
         metrics.fleet?.record(
             RequestSummary(
                 unixMilliseconds: startedAtUnixMilliseconds, requestID: requestID, model: model, route: route,
                 outcome: outcome ?? .ok, rules: rules, status: status,
                 durationMilliseconds: Double(duration.nanoseconds) / 1e6,
-                upstreamMilliseconds: upstreamFirstByte.map { Double($0.nanoseconds) / 1e6 }, cache: cache))
+                upstreamMilliseconds: upstreamFirstByte.map { Double($0.nanoseconds) / 1e6 }, cache: cache,
+                tokens: usage.map {
+                    RequestSummary.Tokens(
+                        prompt: $0.promptTokens, completion: $0.completionTokens,
+                        cached: $0.cachedTokens + $0.cacheCreationTokens, reasoning: $0.reasoningTokens)
+                },
+                cost: cost.map { RequestSummary.Amount(currency: $0.currency, picos: $0.picos) },
+                saved: avoidedReason == "cache_hit" ? avoidedCost.map { RequestSummary.Amount(currency: $0.currency, picos: $0.picos) } : nil,
+                savedEstimate: avoidedReason == "blocked_prompt_estimate"
+                    ? avoidedCost.map { RequestSummary.Amount(currency: $0.currency, picos: $0.picos) } : nil,
+                spendModel: usage != nil ? spendModel : avoidedModel))
     }
 
     static func milliseconds(_ duration: Duration) -> String {

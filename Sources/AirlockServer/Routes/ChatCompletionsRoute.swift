@@ -7,6 +7,7 @@ import Inspection
 import Logging
 import NIOCore
 import Outcomes
+import Prometheus
 import SemanticCache
 import ServiceLifecycle
 import StreamPacing
@@ -25,6 +26,8 @@ struct ChatCompletionsRoute: Sendable {
     let metrics: AirlockMetrics
     /// The rule set to inspect with; nil runs without inspection.
     let rules: RuleSetStore?
+    /// Prices answers; nil: tokens are not counted.
+    let prices: PriceBook?
     let maxHoldbackBytes: Int
     /// Largest single SSE event accepted from the upstream.
     let maxUpstreamEventBytes: Int
@@ -75,6 +78,13 @@ struct ChatCompletionsRoute: Sendable {
                 let rule = blocking.first ?? "unknown"
                 metrics.inspection.recordBlock(rule: rule, scope: "prompt")
                 record.rules = RuleSet.uniqueIDs(blocking + record.rules)
+                if let prices {
+                    // The prompt's input cost, estimated from its length (the model never counted it).
+                    let text = texts.map(\.content).joined(separator: "\n")
+                    record.avoided(
+                        prices.estimatedInput(text, model: chat.model, host: router.primaryHost),
+                        reason: "blocked_prompt_estimate")
+                }
                 let error = AirlockHTTPError(
                     status: .badRequest,
                     message: "Airlock's policy blocked this prompt (\(Self.ruleList(blocking))).",
@@ -113,6 +123,11 @@ struct ChatCompletionsRoute: Sendable {
                     record.cache = .hit
                     record.outcome = .cacheHit
                     record.status = 200
+                    // What the hit saved: the stored answer's usage at today's rates, at the primary target.
+                    if let usage = hit.entry.completion.usage, let prices {
+                        let model = hit.entry.completion.model.isEmpty ? chat.model : hit.entry.completion.model
+                        record.avoided(prices.price(usage, model: model, host: router.primaryHost), reason: "cache_hit")
+                    }
                     let (headers, body) = ChatCache.replay(
                         hit, stream: chat.stream, includeUsage: chat.includeUsage, requestID: record.requestID)
                     var allHeaders = headers
@@ -168,8 +183,8 @@ struct ChatCompletionsRoute: Sendable {
         case .stream(let response):
             record.upstreamStatus = response.status
             return streamed(
-                response, target: routed.target, record: record, scope: scope, storage: storage, policy: policy,
-                channel: context.channel)
+                response, chat: chat, target: routed.target, record: record, scope: scope, storage: storage,
+                policy: policy, channel: context.channel)
         case .circuitOpen:
             let error = AirlockHTTPError(
                 status: .serviceUnavailable,
@@ -187,6 +202,11 @@ struct ChatCompletionsRoute: Sendable {
             var answer: [String: JSONValue]?
             if (200..<300).contains(status) {
                 if case .object(let object)? = json { answer = object } else { outcome = .failureMalformed }
+            }
+            // Paid for whatever becomes of it (blocked, refused): counted in tokens and money.
+            if let answer, let usage = TokenUsage(json: answer["usage"]) {
+                let model = answer["model"]?.stringValue ?? routed.target.model ?? chat.model
+                record.spend(usage, prices?.price(usage, model: model, host: routed.target.host))
             }
             if outcome == .failureMalformed && (200..<300).contains(status) {
                 let error = AirlockHTTPError(
@@ -338,8 +358,8 @@ struct ChatCompletionsRoute: Sendable {
     /// breaks ends with a well-formed `data: {"error":…}` event. Backpressure runs end to end: a slow client slows the
     /// writes, which stops the reads, which pauses libcurl.
     private func streamed(
-        _ response: UpstreamResponse, target: UpstreamTarget, record: RequestRecord, scope: RequestScope,
-        storage: CacheStorage?, policy: PromptPolicy?, channel: any Channel
+        _ response: UpstreamResponse, chat: ChatRequest, target: UpstreamTarget, record: RequestRecord,
+        scope: RequestScope, storage: CacheStorage?, policy: PromptPolicy?, channel: any Channel
     ) -> Response {
         var headers = UpstreamCall.clientHeaders(from: response.headers)
         if let storage { headers[.airlockCache] = storage.state }
@@ -358,6 +378,9 @@ struct ChatCompletionsRoute: Sendable {
         scope.hold(headRecord)
         let classifier = self.classifier
         let assembles = storage?.store == true
+        let passesUsage = chat.includeUsage
+        let requestedModel = target.model ?? chat.model
+        let prices = self.prices
         let maxEventBytes = self.maxUpstreamEventBytes
         let drainTimeout = self.drainTimeout
         let time = router.time
@@ -369,7 +392,10 @@ struct ChatCompletionsRoute: Sendable {
         let pool = self.pool
         let pump: @Sendable (inout PacedResponseBodyWriter) async throws -> Void = { [headRecord] writer in
             var record = headRecord
-            var answer = StreamedAnswer(classifier: classifier, inspection: inspection, assembles: assembles)
+            var answer = StreamedAnswer(
+                classifier: classifier, inspection: inspection, assembles: assembles, passesUsage: passesUsage)
+            var textChunksTimed = 0
+            var lastText: ContinuousClock.Instant?
             var framer = SSEFramer(maxEventBytes: maxEventBytes)
             var transportFailure: UpstreamError?
             var clientGone: (any Error)?
@@ -413,6 +439,17 @@ struct ChatCompletionsRoute: Sendable {
                         stop = true
                     }
                     if !buffers.isEmpty { try await writer.write(contentsOf: buffers) }
+                    if answer.textChunksSent > textChunksTimed {
+                        // Answer text reached the client: time to the first, and the gaps after it.
+                        let now = ContinuousClock.now
+                        if let lastText {
+                            metrics.spend.timeBetweenTokens.record(now - lastText)
+                        } else {
+                            metrics.spend.timeToFirstToken.record(now - record.startedAt)
+                        }
+                        lastText = now
+                        textChunksTimed = answer.textChunksSent
+                    }
                     if stop {
                         response.cancel()
                         break reading
@@ -445,6 +482,9 @@ struct ChatCompletionsRoute: Sendable {
                 throw clientGone
             }
             let ending = answer.finish(transport: transportFailure, shuttingDown: shutdownCut)
+            if let usage = ending.usage {
+                record.spend(usage, prices?.price(usage, model: answer.model.isEmpty ? requestedModel : answer.model, host: target.host))
+            }
             if let blockedBy = ending.blockedBy {
                 // The upstream did nothing wrong; Airlock's policy stopped the answer.
                 metrics.inspection.recordBlock(rule: blockedBy.first ?? "unknown", scope: "output")

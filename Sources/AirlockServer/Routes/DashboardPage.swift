@@ -1,4 +1,4 @@
-/// `/airlock/dashboard`: hit rate, block rate and the refusal/failure split over time, drawn in the browser from
+/// `/airlock/dashboard`: hit rate, block rate, the refusal/failure split, tokens and spend over time, drawn in the browser from
 /// `/airlock/stats` with inline SVG. No external script, style sheet or font. With an admin token, open it as
 /// `/airlock/dashboard#token=<AIRLOCK_ADMIN_TOKEN>` (the fragment never leaves the browser).
 enum DashboardPage {
@@ -26,6 +26,8 @@ enum DashboardPage {
         <div class="legend" id="legend"></div><svg id="chart" width="100%" height="220"></svg></div>
         <div class="row"><div class="card"><b>Refusals vs failures</b><table id="split"></table></div>
         <div class="card"><b>Top blocking rules</b><table id="rules"></table></div></div>
+        <div class="row"><div class="card"><b>Tokens per minute</b><svg id="tokens" width="100%" height="140"></svg></div>
+        <div class="card"><b>Spend</b> and <b>saved by the cache</b><table id="spend"></table></div></div>
         <div id="error" class="err"></div>
         <script>
         const colors={ok:"#3b82f6",cache_hits:"#10b981",blocked:"#f59e0b",refusals:"#8b5cf6",failures:"#ef4444"};
@@ -54,9 +56,23 @@ enum DashboardPage {
           Object.entries(s.failure_rate.by_kind).filter(([k,v])=>v>0).map(([k,v])=>["&nbsp;&nbsp;"+k,v]));
           document.getElementById("split").innerHTML=rows.map(([k,v])=>`<tr><td>${k}</td><td>${pct(v)}</td></tr>`).join("");
           document.getElementById("rules").innerHTML=s.top_blocking_rules.length?s.top_blocking_rules.map(r=>`<tr><td>${r.rule}</td><td>${r.count}</td></tr>`).join(""):"<tr><td>none</td></tr>";}
+        const esc=t=>String(t).replace(/[&<>"']/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
+        const money=m=>m.length?m.map(x=>(x.amount>=1?x.amount.toFixed(4):x.amount.toPrecision(6))+" "+esc(x.currency)).join(", "):"–";
+        function tokens(series){const svg=document.getElementById("tokens");svg.innerHTML="";
+          const W=svg.clientWidth||600,H=140,pad=24,n=Math.max(series.length,1),bw=(W-pad*2)/n;
+          const max=Math.max(1,...series.map(p=>p.tokens));
+          svg.appendChild(el("line",{x1:pad,y1:H-pad,x2:W-pad,y2:H-pad,stroke:"#ccc"}));
+          svg.appendChild(el("text",{x:2,y:pad-6,"font-size":11,fill:"#667"},max));
+          series.forEach((p,i)=>{const h=(H-pad*2)*p.tokens/max;
+            if(h>0)svg.appendChild(el("rect",{x:pad+i*bw+1,y:H-pad-h,width:Math.max(1,bw-2),height:h,fill:"#0ea5e9"}));});}
+        function spend(s){const rows=[["<b>Spend</b>",money(s.spend)],["<b>Saved by the cache</b>",money(s.saved)],
+            ["Blocked prompts (estimate)",money(s.saved_estimate)],
+            ["Tokens",["prompt","completion","cached","reasoning"].map(k=>k+" "+(s.tokens[k]||0)).join(", ")]]
+            .concat(s.by_model.map(m=>["&nbsp;&nbsp;"+esc(m.model),money([{amount:m.spend,currency:m.currency}])+" · saved "+money([{amount:m.saved,currency:m.currency}])]));
+          document.getElementById("spend").innerHTML=rows.map(([k,v])=>`<tr><td>${k}</td><td>${v}</td></tr>`).join("");}
         async function load(){try{const r=await fetch("stats?window="+document.getElementById("w").value,
             {headers:token?{Authorization:"Bearer "+token}:{}}); if(!r.ok)throw new Error("stats: HTTP "+r.status);
-            const s=await r.json(); kpis(s); chart(s.series); split(s);
+            const s=await r.json(); kpis(s); chart(s.series); split(s); tokens(s.series); spend(s);
             document.getElementById("at").textContent="updated "+new Date().toLocaleTimeString();
             document.getElementById("error").textContent="";}
           catch(e){document.getElementById("error").textContent=e.message;}}

@@ -13,6 +13,10 @@ struct UpstreamTarget: Sendable {
     /// Replaces the request's model for this target.
     let model: String?
     let breaker: CircuitBreaker
+    /// The host of the target's URL (lower-cased): the price table's regions are keyed by it.
+    let host: String?
+
+    static func host(of url: String) -> String? { URL(string: url)?.host?.lowercased() }
 }
 
 /// What one routed request got from upstream.
@@ -73,7 +77,8 @@ final class UpstreamRouter: Sendable {
         var targets = [
             UpstreamTarget(
                 name: "primary", call: UpstreamCall(configuration: upstream), model: nil,
-                breaker: CircuitBreaker(name: "primary", settings: settings, time: time))
+                breaker: CircuitBreaker(name: "primary", settings: settings, time: time),
+                host: UpstreamTarget.host(of: upstream.url))
         ]
         for (index, fallback) in upstream.fallbacks.enumerated() {
             var settingsForTarget = upstream
@@ -83,13 +88,17 @@ final class UpstreamRouter: Sendable {
             targets.append(
                 UpstreamTarget(
                     name: name, call: UpstreamCall(configuration: settingsForTarget), model: fallback.model,
-                    breaker: CircuitBreaker(name: name, settings: settings, time: time)))
+                    breaker: CircuitBreaker(name: name, settings: settings, time: time),
+                    host: UpstreamTarget.host(of: fallback.url)))
         }
         self.targets = targets
         self.retry = RetryPolicy(maxRetries: upstream.retries)
         self.requestTimeout = .milliseconds(upstream.requestTimeoutMilliseconds)
         self.maxResponseBytes = upstream.maxResponseBytes
     }
+
+    /// The primary target's host: where a cache hit or a blocked prompt would have gone.
+    var primaryHost: String? { targets.first?.host }
 
     static func targetNames(_ configuration: AirlockConfiguration) -> [String] {
         ["primary"] + configuration.upstream.fallbacks.indices.map { "fallback-\($0 + 1)" }

@@ -1,7 +1,9 @@
 public import AirlockConfiguration
 public import Embeddings
+import Foundation
 import Inspection
 public import Logging
+import Pricing
 import Redis
 import ServiceLifecycle
 import SemanticCache
@@ -124,9 +126,30 @@ public enum AirlockApplication {
         }
         // Answers are stored off the response path, by a bounded queue the server drains on shutdown.
         let cacheStores = cache.map { CacheStoreQueue(cache: $0) }
+        let prices: PriceBook
+        do {
+            var file: String? = configuration.pricing.file.isEmpty ? nil : configuration.pricing.file
+            if let path = file, configuration.origins["pricing.file"] == "default",
+                !FileManager.default.fileExists(atPath: path)
+            {
+                // The default path, run from elsewhere than the repository: count tokens, price nothing, and say so.
+                logger.warning(
+                    "no price table: answers are counted in tokens, not priced",
+                    metadata: ["pricing.file": "\(path)", "hint": "set pricing.file (AIRLOCK_PRICING_FILE)"])
+                file = nil
+            }
+            prices = try PriceBook(file: file, region: configuration.pricing.region, logger: logger)
+        } catch {
+            throw AirlockStartupError(
+                "pricing.file: \(error)\nFix the file (`airlock prices check FILE`), or set pricing.file: none.")
+        }
+        if let region = configuration.pricing.region, let table = prices.table, table.regions[region] == nil {
+            throw AirlockStartupError(
+                "pricing.region \(region) is not a region of \(configuration.pricing.file) (\(table.regions.keys.sorted().joined(separator: ", ")))")
+        }
         return AirlockServer(
             configuration: configuration, upstream: upstream, redis: redis, cache: cache, cacheStores: cacheStores,
-            rules: rules,
+            rules: rules, prices: prices,
             embeddingTimer: embeddingTimer, engineServices: engineServices, time: overrides.time, logger: logger)
     }
 

@@ -3,17 +3,8 @@ public import ChatWire
 /// An answer as the cache keeps it: enough to replay it as OpenAI JSON or as SSE chunks, in either form,
 /// whichever form the original answer came in.
 public struct CachedCompletion: Sendable, Hashable, Codable {
-    public struct Usage: Sendable, Hashable, Codable {
-        public var promptTokens: Int
-        public var completionTokens: Int
-        public var totalTokens: Int
-
-        public init(promptTokens: Int, completionTokens: Int, totalTokens: Int) {
-            self.promptTokens = promptTokens
-            self.completionTokens = completionTokens
-            self.totalTokens = totalTokens
-        }
-    }
+    /// Token counts as Qwen reported them (with the cache and reasoning details, when it gave them).
+    public typealias Usage = TokenUsage
 
     /// The model that answered, as upstream named it.
     public var model: String
@@ -62,12 +53,5 @@ public struct CachedCompletion: Sendable, Hashable, Codable {
     }
 
     /// A `usage` object's token counts; nil without prompt and completion counts.
-    public static func usage(_ value: JSONValue?) -> Usage? {
-        guard case .object(let usage)? = value, let prompt = usage["prompt_tokens"]?.numberValue?.int,
-            let completion = usage["completion_tokens"]?.numberValue?.int
-        else { return nil }
-        return Usage(
-            promptTokens: prompt, completionTokens: completion,
-            totalTokens: usage["total_tokens"]?.numberValue?.int ?? prompt + completion)
-    }
+    public static func usage(_ value: JSONValue?) -> Usage? { TokenUsage(json: value) }
 }

@@ -84,13 +84,7 @@ public enum CompletionReplay {
         return out
     }
 
-    private static func usageObject(_ usage: CachedCompletion.Usage) -> JSONValue {
-        .object([
-            "prompt_tokens": .number(JSONNumber(usage.promptTokens)),
-            "completion_tokens": .number(JSONNumber(usage.completionTokens)),
-            "total_tokens": .number(JSONNumber(usage.totalTokens)),
-        ])
-    }
+    private static func usageObject(_ usage: CachedCompletion.Usage) -> JSONValue { usage.json }
 
     private static func parsedJSON(_ text: String?) -> JSONValue? {
         guard let text else { return nil }
