@@ -202,7 +202,7 @@ let package = Package(
             name: "AirlockServerTests",
             dependencies: [
                 "AirlockServer", "QwenEmulator", "Upstream", "AirlockConfiguration", "Redis", "FleetStats", "SemanticCache",
-                "Embeddings", "Inspection", "AirlockTestSupport", "TimeSource", "ChatWire",
+                "Embeddings", "Inspection", "AirlockTestSupport", "TimeSource", "ChatWire", "Pricing",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -18,7 +18,8 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save "" --app
 wait_up "http://127.0.0.1:$emu_port/compatible-mode/v1/models"
 AIRLOCK_LISTEN="127.0.0.1:$air_port" AIRLOCK_UPSTREAM_URL="http://127.0.0.1:$emu_port/compatible-mode/v1" \
     DASHSCOPE_API_KEY=demo-key AIRLOCK_REDIS_URL="redis://127.0.0.1:$redis_port/0" AIRLOCK_LOG_LEVEL=warning \
-    AIRLOCK_UPSTREAM_RETRIES=0 "$BIN/airlock" serve >/dev/null 2>&1 & pids+=($!)
+    AIRLOCK_UPSTREAM_RETRIES=0 AIRLOCK_PRICING_FILE="$PWD/prices/qwen.yaml" AIRLOCK_PRICING_REGION=international \
+    "$BIN/airlock" serve >/dev/null 2>&1 & pids+=($!)
 wait_up "http://127.0.0.1:$air_port/healthz"
 
 ask() { # marker, count
@@ -39,6 +40,6 @@ ask "[[fault:server_error]]" 4
 ask "[[fault:rate_limit]]" 3
 ask "[[fault:bad_key]]" 2
 sleep 1.5
-chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,860 \
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1120 \
     --virtual-time-budget=4000 --screenshot="$OUT" "http://127.0.0.1:$air_port/airlock/dashboard" 2>/dev/null
 echo "wrote $OUT"

@@ -90,7 +90,7 @@ public struct AirlockServer: Sendable {
                 cache: cache, stores: cacheStores, configuration: configuration.cache,
                 forwardedHeaderPrefixes: configuration.upstream.forwardHeaderPrefixes)
         }
-        let chat = ChatCompletionsRoute(
+        var chatRoute = ChatCompletionsRoute(
             router: upstreamRouter, classifier: classifier, cache: chatCache, maxRequestBytes: configuration.maxRequestBytes,
             pool: workPool,
             requestLimits: ChatRequest.Limits(
@@ -99,6 +99,8 @@ public struct AirlockServer: Sendable {
             metrics: metrics, rules: rules, prices: prices, maxHoldbackBytes: configuration.rules.maxHoldbackBytes,
             maxUpstreamEventBytes: configuration.limits.maxUpstreamEventBytes,
             drainTimeout: .milliseconds(configuration.limits.drainTimeoutMilliseconds), logger: logger)
+        chatRoute.trustsTenantHeader = configuration.cache.trustTenantHeader
+        let chat = chatRoute
         let embeddings = PassthroughRoute(
             router: upstreamRouter, classifier: classifier, path: "/embeddings", name: "embeddings",
             maxRequestBytes: configuration.maxRequestBytes, metrics: metrics, logger: logger)

@@ -44,6 +44,9 @@ public final class FleetStats: Service, Sendable {
     }
 
     /// Non-blocking: buffers the request's counts and ledger record.
+    /// Distinct tenants one instance records spend for in one minute; more count as `other`.
+    static let maxTenantsPerMinute = 256
+
     public func record(_ summary: RequestSummary) {
         let minute = summary.unixMilliseconds / 60_000
         pending.withLock { pending in
@@ -72,6 +75,16 @@ public final class FleetStats: Service, Sendable {
             if let saved = summary.saved {
                 fields["s:\(saved.currency)", default: 0] += Int(saved.picos)
                 fields["ms:\(summary.spendModel):\(saved.currency)", default: 0] += Int(saved.picos)
+            }
+            if let tenant = summary.tenant, summary.cost != nil || summary.saved != nil {
+                // Tenants are the deployment's names; past `maxTenantsPerMinute` in one minute they count as `other`.
+                let known = fields.keys.contains { $0.hasPrefix("t$:\(tenant):") || $0.hasPrefix("ts:\(tenant):") }
+                let named = Set(fields.keys.filter { $0.hasPrefix("t$:") || $0.hasPrefix("ts:") }.map {
+                    $0.dropFirst(3).split(separator: ":").dropLast().joined(separator: ":")
+                }).count
+                let name = known || named < Self.maxTenantsPerMinute ? tenant : "other"
+                if let cost = summary.cost { fields["t$:\(name):\(cost.currency)", default: 0] += Int(cost.picos) }
+                if let saved = summary.saved { fields["ts:\(name):\(saved.currency)", default: 0] += Int(saved.picos) }
             }
             if let estimate = summary.savedEstimate {
                 fields["e:\(estimate.currency)", default: 0] += Int(estimate.picos)
@@ -206,7 +219,7 @@ public final class FleetStats: Service, Sendable {
             failureRate: .init(total: rate(failureTotal, requests), byKind: failures),
             topBlockingRules: Array(rules.prefix(10)), latencyMilliseconds: latencyMilliseconds, series: series,
             tokens: money.tokens, spend: money.spend, saved: money.saved, savedEstimate: money.savedEstimate,
-            byModel: money.byModel)
+            byModel: money.byModel, byTenant: money.byTenant)
     }
 
     /// Ledger records of the last `since`, newest last, optionally only of one kind ("refusal", "failure", …).
@@ -245,6 +258,7 @@ public final class FleetStats: Service, Sendable {
             "status", summary.status, "ms", String(format: "%.3f", summary.durationMilliseconds),
         ]
         if let tenant = summary.tenantHash { arguments += ["tenant", tenant] }
+        if let tenant = summary.tenant { arguments += ["tenant_name", tenant] }
         if let model = summary.model { arguments += ["model", model] }
         if !summary.rules.isEmpty { arguments += ["rules", summary.rules.joined(separator: ",")] }
         if let upstream = summary.upstreamMilliseconds { arguments += ["upstream_ms", String(format: "%.3f", upstream)] }
@@ -265,7 +279,8 @@ public final class FleetStats: Service, Sendable {
         guard let time = map["t"].flatMap({ Int64($0) }), let requestID = map["id"], let outcome = map["outcome"]
         else { return nil }
         return LedgerRecord(
-            id: id, time: time, requestID: requestID, tenantHash: map["tenant"], model: map["model"],
+            id: id, time: time, requestID: requestID, tenantHash: map["tenant"], tenant: map["tenant_name"],
+            model: map["model"],
             route: map["route"] ?? "chat", outcome: outcome, kind: map["kind"] ?? "",
             rules: (map["rules"] ?? "").split(separator: ",").map(String.init),
             status: map["status"].flatMap { Int($0) } ?? 0,

@@ -27,6 +27,8 @@ public struct RequestSummary: Sendable, Equatable {
     public var savedEstimate: Amount?
     /// The model as the price table names it, or `other`: the per-model spend fields use this bounded name.
     public var spendModel: String
+    /// The tenant as the deployment names it (`x-airlock-tenant`, trusted only with `cache.trust_tenant_header`).
+    public var tenant: String?
 
     public struct Tokens: Sendable, Equatable {
         public var prompt: Int
@@ -59,8 +61,9 @@ public struct RequestSummary: Sendable, Equatable {
         unixMilliseconds: Int64, requestID: String, tenantHash: String? = nil, model: String? = nil, route: String,
         outcome: Outcome, rules: [String] = [], status: Int, durationMilliseconds: Double,
         upstreamMilliseconds: Double? = nil, cache: CacheResult? = nil, tokens: Tokens? = nil, cost: Amount? = nil,
-        saved: Amount? = nil, savedEstimate: Amount? = nil, spendModel: String = "other"
+        saved: Amount? = nil, savedEstimate: Amount? = nil, spendModel: String = "other", tenant: String? = nil
     ) {
+        self.tenant = tenant.map(Self.bounded)
         self.tokens = tokens
         self.cost = cost.map { Amount(currency: Self.bounded($0.currency), picos: $0.picos) }
         self.saved = saved.map { Amount(currency: Self.bounded($0.currency), picos: $0.picos) }

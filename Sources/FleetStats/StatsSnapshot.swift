@@ -55,57 +55,63 @@ public struct StatsSnapshot: Sendable, Codable, Equatable {
                 .sorted { $0.currency < $1.currency }
         }
 
-        /// Tokens, spend, savings and the per-model split of a window's summed fields.
+        /// Tokens, spend, savings and the per-model and per-tenant splits of a window's summed fields.
         static func from(_ totals: [String: Int]) -> (
-            tokens: [String: Int], spend: [Money], saved: [Money], savedEstimate: [Money], byModel: [ModelSpend]
+            tokens: [String: Int], spend: [Money], saved: [Money], savedEstimate: [Money], byModel: [SpendSplit],
+            byTenant: [SpendSplit]
         ) {
             var tokens: [String: Int] = [:]
             for kind in ["prompt", "completion", "cached", "reasoning"] { tokens[kind] = totals["tk:\(kind)"] ?? 0 }
-            var models: [String: ModelSpend] = [:]
-            for (field, value) in totals {
-                let isSpend = field.hasPrefix("m$:")
-                guard isSpend || field.hasPrefix("ms:") else { continue }
-                let rest = field.dropFirst(3)
-                guard let colon = rest.lastIndex(of: ":") else { continue }
-                let model = String(rest[..<colon])
-                let currency = String(rest[rest.index(after: colon)...])
-                let key = "\(model) \(currency)"
-                var entry = models[key] ?? ModelSpend(model: model, currency: currency, spend: 0, saved: 0)
-                if isSpend { entry.spendPicos += Int64(value) } else { entry.savedPicos += Int64(value) }
-                models[key] = entry
-            }
             return (
                 tokens, list(totals, prefix: "$:"), list(totals, prefix: "s:"), list(totals, prefix: "e:"),
-                models.values.sorted { ($0.spendPicos, $0.model) > ($1.spendPicos, $1.model) }
+                split(totals, spend: "m$:", saved: "ms:"), split(totals, spend: "t$:", saved: "ts:")
             )
+        }
+
+        /// Fields `PREFIX<name>:<currency>` summed per name and currency, highest spend first.
+        static func split(_ totals: [String: Int], spend: String, saved: String) -> [SpendSplit] {
+            var entries: [String: SpendSplit] = [:]
+            for (field, value) in totals {
+                let isSpend = field.hasPrefix(spend)
+                guard isSpend || field.hasPrefix(saved) else { continue }
+                let rest = field.dropFirst(isSpend ? spend.count : saved.count)
+                guard let colon = rest.lastIndex(of: ":") else { continue }
+                let name = String(rest[..<colon])
+                let currency = String(rest[rest.index(after: colon)...])
+                let key = "\(name)\u{1F}\(currency)"
+                var entry = entries[key] ?? SpendSplit(name: name, currency: currency, spend: 0, saved: 0)
+                if isSpend { entry.spendPicos += Int64(value) } else { entry.savedPicos += Int64(value) }
+                entries[key] = entry
+            }
+            return entries.values.sorted { ($0.spendPicos, $0.name) > ($1.spendPicos, $1.name) }
         }
     }
 
-    /// What one model cost, and what the cache saved on it, in one currency.
-    public struct ModelSpend: Sendable, Codable, Equatable {
-        public var model: String
+    /// What one model (or tenant) cost, and what the cache saved on it, in one currency.
+    public struct SpendSplit: Sendable, Codable, Equatable {
+        public var name: String
         public var currency: String
         public var spendPicos: Int64
         public var savedPicos: Int64
         public var spend: Double { Double(spendPicos) / 1e12 }
         public var saved: Double { Double(savedPicos) / 1e12 }
 
-        init(model: String, currency: String, spend: Int64, saved: Int64) {
-            self.model = model
+        init(name: String, currency: String, spend: Int64, saved: Int64) {
+            self.name = name
             self.currency = currency
             self.spendPicos = spend
             self.savedPicos = saved
         }
 
         enum CodingKeys: String, CodingKey {
-            case model, currency, spend, saved
+            case name, currency, spend, saved
             case spendPicos = "spend_picos"
             case savedPicos = "saved_picos"
         }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            model = try container.decode(String.self, forKey: .model)
+            name = try container.decode(String.self, forKey: .name)
             currency = try container.decode(String.self, forKey: .currency)
             spendPicos = try container.decode(Int64.self, forKey: .spendPicos)
             savedPicos = try container.decode(Int64.self, forKey: .savedPicos)
@@ -113,7 +119,7 @@ public struct StatsSnapshot: Sendable, Codable, Equatable {
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(model, forKey: .model)
+            try container.encode(name, forKey: .name)
             try container.encode(currency, forKey: .currency)
             try container.encode(spendPicos, forKey: .spendPicos)
             try container.encode(savedPicos, forKey: .savedPicos)
@@ -144,12 +150,15 @@ public struct StatsSnapshot: Sendable, Codable, Equatable {
     /// What blocked prompts' input would have cost: an estimate from their length.
     public var savedEstimate: [Money]
     /// Spend and savings per model (the price table's name, or `other`) and currency, highest spend first.
-    public var byModel: [ModelSpend]
+    public var byModel: [SpendSplit]
+    /// The same per tenant, when the deployment names tenants (`cache.trust_tenant_header` and `x-airlock-tenant`).
+    public var byTenant: [SpendSplit]
 
     enum CodingKeys: String, CodingKey {
         case requests, outcomes, series, tokens, spend, saved
         case savedEstimate = "saved_estimate"
         case byModel = "by_model"
+        case byTenant = "by_tenant"
         case windowSeconds = "window_seconds"
         case cacheLookups = "cache_lookups"
         case hitRate = "hit_rate"
@@ -167,6 +176,8 @@ public struct LedgerRecord: Sendable, Codable, Equatable {
     public var time: Int64
     public var requestID: String
     public var tenantHash: String?
+    /// The tenant as the deployment named it, if it does.
+    public var tenant: String?
     public var model: String?
     public var route: String
     public var outcome: String
@@ -189,7 +200,7 @@ public struct LedgerRecord: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, time, model, route, outcome, kind, rules, status, cache, tokens, cost, saved
+        case id, time, model, route, outcome, kind, rules, status, cache, tokens, cost, saved, tenant
         case savedEstimate = "saved_estimate"
         case requestID = "request_id"
         case tenantHash = "tenant_hash"

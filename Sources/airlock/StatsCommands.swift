@@ -97,11 +97,11 @@ struct StatsCommand: AsyncParsableCommand {
         lines.append(label("spend") + money(s.spend))
         lines.append(label("saved by the cache") + money(s.saved))
         lines.append(label("blocked prompts (estimate)") + money(s.savedEstimate))
-        if !s.byModel.isEmpty {
-            lines.append("  spend by model:")
-            for entry in s.byModel {
+        for (title, split) in [("spend by model:", s.byModel), ("spend by tenant:", s.byTenant)] where !split.isEmpty {
+            lines.append("  " + title)
+            for entry in split {
                 lines.append(
-                    "    \(entry.model.padding(toLength: 24, withPad: " ", startingAt: 0)) "
+                    "    \(entry.name.padding(toLength: 24, withPad: " ", startingAt: 0)) "
                         + "\(Self.amount(entry.spend)) \(entry.currency)   saved \(Self.amount(entry.saved)) \(entry.currency)")
             }
         }

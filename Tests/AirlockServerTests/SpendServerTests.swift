@@ -1,6 +1,7 @@
 import AirlockTestSupport
 import ChatWire
 import Foundation
+import Pricing
 import QwenEmulator
 import SemanticCache
 import Upstream
@@ -108,5 +109,55 @@ import Testing
                 Self.value(metrics, #"airlock_tokens_total{model="qwen-plus",kind="prompt"}"#)
                     == Double(usage.promptTokens))
         }
+    }
+}
+
+@Suite struct PriceBookTests {
+    static let table = """
+        format: airlock-prices/1
+        regions:
+          international: {currency: USD, hosts: [dashscope-intl.aliyuncs.com]}
+          beijing: {currency: CNY, hosts: [dashscope.aliyuncs.com]}
+        models:
+          qwen-plus:
+            international:
+              - {input: 0.4, output: 1.2}
+            beijing:
+              - {input: 0.8, output: 2}
+        """
+
+    @Test func theRegionComesFromTheHostAndAReloadSwapsTheTableOnlyWhenItLoads() throws {
+        let directory = NSTemporaryDirectory() + "airlock-prices-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = directory + "/prices.yaml"
+        try Self.table.write(toFile: file, atomically: true, encoding: .utf8)
+        let book = try PriceBook(file: file, region: nil, logger: quietLogger)
+        let usage = TokenUsage(promptTokens: 10, completionTokens: 10)
+        #expect(book.price(usage, model: "qwen-plus", host: "dashscope.aliyuncs.com").cost?.currency == "CNY")
+        #expect(book.price(usage, model: "qwen-plus", host: "dashscope-intl.aliyuncs.com").cost?.picos == 16_000_000)
+        #expect(book.price(usage, model: "qwen-plus", host: "127.0.0.1") == .init(label: "qwen-plus", cost: nil))
+        #expect(book.price(usage, model: "qwen-omni", host: "dashscope.aliyuncs.com") == .init(label: "other", cost: nil))
+        #expect(book.reloadIfChanged() == nil, "unchanged")
+        // A broken edit: the old table stays.
+        try Self.table.replacingOccurrences(of: "input: 0.4", with: "input: lots").write(
+            toFile: file, atomically: true, encoding: .utf8)
+        #expect(book.reloadIfChanged() == false)
+        #expect(book.price(usage, model: "qwen-plus", host: "dashscope-intl.aliyuncs.com").cost?.picos == 16_000_000)
+        #expect(book.reloadIfChanged() == nil, "the same broken bytes are not tried again")
+        // A good edit: the new prices apply to the next answer.
+        try Self.table.replacingOccurrences(of: "input: 0.4", with: "input: 0.5").write(
+            toFile: file, atomically: true, encoding: .utf8)
+        #expect(book.reloadIfChanged() == true)
+        #expect(book.price(usage, model: "qwen-plus", host: "dashscope-intl.aliyuncs.com").cost?.picos == 17_000_000)
+        // pricing.region overrides the host.
+        let fixed = try PriceBook(file: file, region: "beijing", logger: quietLogger)
+        #expect(fixed.price(usage, model: "qwen-plus", host: "dashscope-intl.aliyuncs.com").cost?.currency == "CNY")
+    }
+
+    @Test func aBlockedPromptsTokensAreEstimatedFromItsText() {
+        #expect(TokenEstimate.tokens(in: "") == 0)
+        #expect(TokenEstimate.tokens(in: "abcd") == 1 && TokenEstimate.tokens(in: "abcde") == 2)
+        #expect(TokenEstimate.tokens(in: "花呗还款") == 4)
+        #expect(TokenEstimate.tokens(in: "花呗 ok") == 3)
     }
 }

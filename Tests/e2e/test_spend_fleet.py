@@ -54,7 +54,7 @@ def stream_usage(text):
 def fleet(stack, tmp_path):
     with fleet_of_two(stack, tmp_path, os.path.join(ROOT, "rules"),
                       AIRLOCK_PRICING_FILE=os.path.join(ROOT, "prices", "qwen.yaml"),
-                      AIRLOCK_PRICING_REGION=REGION) as fleet:
+                      AIRLOCK_PRICING_REGION=REGION, AIRLOCK_TRUST_TENANT_HEADER="true") as fleet:
         yield fleet
 
 
@@ -64,8 +64,9 @@ def test_tokens_spend_and_savings_are_exact_across_two_instances(fleet):
     price = lambda u: u["prompt_tokens"] * input_rate + u["completion_tokens"] * output_rate
     usages, saved = [], 0
 
-    # 1. A whole answer: its usage is in the body.
-    status, text, _ = post(ports[0], "What is the capital of France?")
+    # 1. A whole answer: its usage is in the body. Its tenant is named by the deployment.
+    acme = {"x-airlock-tenant": "acme"}
+    status, text, _ = post(ports[0], "What is the capital of France?", headers=acme)
     assert status == 200
     whole = json.loads(text)["usage"]
     usages.append(whole)
@@ -91,7 +92,7 @@ def test_tokens_spend_and_savings_are_exact_across_two_instances(fleet):
     usages += [hidden[0], hidden[0]]
 
     # 4. Cache hits (whole and streamed) on the other instance: nothing spent, the stored usage saved.
-    status, text, headers = post(ports[1], "What is the capital of France?")
+    status, text, headers = post(ports[1], "What is the capital of France?", headers=acme)
     assert status == 200 and headers.get("x-airlock-cache") == "hit"
     saved += price(whole)
     status, text, _ = post(ports[0], "Write a haiku about autumn leaves.", stream=True)
@@ -119,8 +120,10 @@ def test_tokens_spend_and_savings_are_exact_across_two_instances(fleet):
         assert stats["spend"] == [{"currency": "CNY", "picos": expected_spend, "amount": pytest.approx(expected_spend / 1e12)}]
         assert [(s["currency"], s["picos"]) for s in stats["saved"]] == [("CNY", saved)]
         assert [s["currency"] for s in stats["saved_estimate"]] == ["CNY"] and stats["saved_estimate"][0]["picos"] > 0
-        by_model = {(m["model"], m["currency"]): (m["spend_picos"], m["saved_picos"]) for m in stats["by_model"]}
+        by_model = {(m["name"], m["currency"]): (m["spend_picos"], m["saved_picos"]) for m in stats["by_model"]}
         assert by_model == {("qwen-plus", "CNY"): (expected_spend, saved)}
+        by_tenant = {(m["name"], m["currency"]): (m["spend_picos"], m["saved_picos"]) for m in stats["by_tenant"]}
+        assert by_tenant == {("acme", "CNY"): (price(whole), price(whole))}
         assert sum(point["tokens"] for point in stats["series"]) == expected_prompt + expected_completion
         table = subprocess.run([os.path.join(BIN, "airlock"), "stats", "--window", "15m"],
                                capture_output=True, text=True, timeout=60, env=env).stdout

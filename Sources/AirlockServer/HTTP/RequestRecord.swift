@@ -37,6 +37,8 @@ struct RequestRecord: Sendable {
     var avoidedCost: Money?
     var avoidedReason: String?
     var avoidedModel = "other"
+    /// The tenant the deployment named (`x-airlock-tenant`, when trusted).
+    var tenant: String?
 
     /// Upstream's usage of this answer and its price.
     mutating func spend(_ usage: TokenUsage, _ priced: PriceBook.Priced?) {
@@ -116,7 +118,7 @@ struct RequestRecord: Sendable {
                 saved: avoidedReason == "cache_hit" ? avoidedCost.map { RequestSummary.Amount(currency: $0.currency, picos: $0.picos) } : nil,
                 savedEstimate: avoidedReason == "blocked_prompt_estimate"
                     ? avoidedCost.map { RequestSummary.Amount(currency: $0.currency, picos: $0.picos) } : nil,
-                spendModel: usage != nil ? spendModel : avoidedModel))
+                spendModel: usage != nil ? spendModel : avoidedModel, tenant: tenant))
     }
 
     static func milliseconds(_ duration: Duration) -> String {

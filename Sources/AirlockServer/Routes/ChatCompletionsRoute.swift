@@ -28,6 +28,8 @@ struct ChatCompletionsRoute: Sendable {
     let rules: RuleSetStore?
     /// Prices answers; nil: tokens are not counted.
     let prices: PriceBook?
+    /// `cache.trust_tenant_header`: the deployment names tenants in `x-airlock-tenant` (spend is split by it).
+    var trustsTenantHeader = false
     let maxHoldbackBytes: Int
     /// Largest single SSE event accepted from the upstream.
     let maxUpstreamEventBytes: Int
@@ -39,6 +41,9 @@ struct ChatCompletionsRoute: Sendable {
         var record = RequestRecord(requestID: RequestID.make(from: request.headers[.requestID]), route: "chat")
         // Records the outcome, metrics, log line and ledger entry once, whichever way the request ends.
         let scope = RequestScope(logger: logger, metrics: metrics)
+        if trustsTenantHeader, let tenant = request.headers[.airlockTenant], !tenant.isEmpty {
+            record.tenant = tenant
+        }
         let requestBytes: [UInt8]
         do {
             requestBytes = try await RequestBodyReader.read(request, limit: maxRequestBytes)

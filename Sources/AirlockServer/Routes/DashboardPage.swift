@@ -68,7 +68,8 @@ enum DashboardPage {
         function spend(s){const rows=[["<b>Spend</b>",money(s.spend)],["<b>Saved by the cache</b>",money(s.saved)],
             ["Blocked prompts (estimate)",money(s.saved_estimate)],
             ["Tokens",["prompt","completion","cached","reasoning"].map(k=>k+" "+(s.tokens[k]||0)).join(", ")]]
-            .concat(s.by_model.map(m=>["&nbsp;&nbsp;"+esc(m.model),money([{amount:m.spend,currency:m.currency}])+" · saved "+money([{amount:m.saved,currency:m.currency}])]));
+            .concat(s.by_model.map(m=>["&nbsp;&nbsp;model "+esc(m.name),money([{amount:m.spend,currency:m.currency}])+" · saved "+money([{amount:m.saved,currency:m.currency}])]))
+            .concat(s.by_tenant.map(m=>["&nbsp;&nbsp;tenant "+esc(m.name),money([{amount:m.spend,currency:m.currency}])+" · saved "+money([{amount:m.saved,currency:m.currency}])]));
           document.getElementById("spend").innerHTML=rows.map(([k,v])=>`<tr><td>${k}</td><td>${v}</td></tr>`).join("");}
         async function load(){try{const r=await fetch("stats?window="+document.getElementById("w").value,
             {headers:token?{Authorization:"Bearer "+token}:{}}); if(!r.ok)throw new Error("stats: HTTP "+r.status);
