@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench-proxy`: wrk against qwen-emulator directly and through Airlock (non-streaming), at 1 and 32 connections,
-# with three Airlock configurations on the same emulator: rules off (AIRLOCK_RULES_ENABLED=false, the proxy core),
+# with four Airlock configurations on the same emulator: rules and usage accounting off (the bare proxy core), rules
+# off (AIRLOCK_RULES_ENABLED=false; every answer's usage read and priced at the International rates),
 # the regex rules only (a copy of rules/ with the semantic rules disabled; the refusal pack's phrase rules and
 # refusal-lexical, which need no model, stay on), and the default rules (regex, lexical and semantic: every prompt is
 # embedded; every ok answer is judged for refusal by the phrase rules and refusal-lexical, no embedding). Prints requests/s and p50/p99 per path
@@ -18,6 +19,9 @@ emu_port=$(free_port)
 start_emulator "$emu_port"
 start_rule_configurations "$emu_port"
 off_port=$OFF_PORT; regex_port=$REGEX_PORT; on_port=$ON_PORT
+# Rules off and usage accounting off: what reading, pricing and counting every answer's usage costs.
+bare_port=$(free_port)
+start_airlock accounting-off "$bare_port" "$emu_port" off false
 
 cat > "$work/post.lua" <<'LUA'
 local threads = 0
@@ -41,11 +45,12 @@ run() { # name url connections threads
 }
 declare -A url=(
     [direct]="http://127.0.0.1:$emu_port/compatible-mode/v1/chat/completions"
+    [bare]="http://127.0.0.1:$bare_port/v1/chat/completions"
     [off]="http://127.0.0.1:$off_port/v1/chat/completions"
     [regex]="http://127.0.0.1:$regex_port/v1/chat/completions"
     [on]="http://127.0.0.1:$on_port/v1/chat/completions"
 )
-order=(direct off regex on)
+order=(direct bare off regex on)
 # Warm every path (connection pools, the embedder) before measuring.
 for path in "${order[@]}"; do in_fg wrk -t1 -c4 -d2s -s "$work/post.lua" "${url[$path]}" >/dev/null; done
 for conns in 1 32; do
@@ -68,8 +73,8 @@ def parse(name):
     p = {k: ms(v) for k, v in re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     return rps, p["50"], p["99"], int(errors.group(1)) if errors else 0
-labels = {"direct": "emulator direct", "off": "Airlock, rules off", "regex": "Airlock, regex rules only",
-          "on": "Airlock, default rules"}
+labels = {"direct": "emulator direct", "bare": "Airlock, no accounting", "off": "Airlock, rules off",
+          "regex": "Airlock, regex rules only", "on": "Airlock, default rules"}
 print(f"{'path':<28}{'conns':>6}{'req/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
 rows = {}
 for conns in (1, 32):
@@ -78,15 +83,16 @@ for conns in (1, 32):
         rows[(path, conns)] = r
         print(f"{labels[path]:<28}{conns:>6}{r[0]:>11.0f}{r[1]:>9.3f}{r[2]:>9.3f}{r[3]:>9}")
 print()
-for path in ("off", "regex", "on"):
+for path in ("bare", "off", "regex", "on"):
     for conns in (1, 32):
         d, v = rows[("direct", conns)], rows[(path, conns)]
         print(f"{labels[path] + ' adds':<31}at {conns:>2} connection(s): "
               f"p50 {v[1]-d[1]:+.3f} ms, p99 {v[2]-d[2]:+.3f} ms   [vs emulator direct]")
-for path, base, what in (("regex", "off", "regex and lexical rules (prompt patterns, output patterns, refusal judge)"),
+for path, base, what in (("off", "bare", "usage accounting (read, price, count every answer's usage)"),
+                         ("regex", "off", "regex and lexical rules (prompt patterns, output patterns, refusal judge)"),
                          ("on", "regex", "semantic rules (prompt embedded)"), ("on", "off", "the default rule set")):
     v, b = rows[(path, 1)], rows[(base, 1)]
     print(f"{what} add at 1 connection: p50 {v[1]-b[1]:+.3f} ms   [{labels[path]} vs {labels[base]}]")
-print("budget: <= 0.3 ms added at p50 with one connection, rules off (the proxy core) "
+print("budgets: <= 0.3 ms added at p50 with one connection, rules off (the proxy core); usage accounting <= 0.02 ms "
       "(peers, third-party sequential loopback figures: LiteLLM 4.3 ms, Portkey 2.4 ms, Bifrost 0.44 ms)")
 PY

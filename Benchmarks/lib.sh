@@ -76,16 +76,19 @@ start_emulator() {
     wait_up "http://127.0.0.1:$port/compatible-mode/v1/models" "$!" "$work/emulator.log"
 }
 
-# start_airlock NAME PORT EMULATOR_PORT RULES: Airlock on 127.0.0.1:PORT with the cache off, in front of the
-# emulator. RULES is a rule directory, or "off" for AIRLOCK_RULES_ENABLED=false. Needs REDIS_URL (start_redis).
+# start_airlock NAME PORT EMULATOR_PORT RULES [ACCOUNTING]: Airlock on 127.0.0.1:PORT with the cache off, in front of
+# the emulator. RULES is a rule directory, or "off" for AIRLOCK_RULES_ENABLED=false. ACCOUNTING (default true): usage
+# accounting on, every answer priced at the price table's International rates; false turns it off. Needs REDIS_URL
+# (start_redis).
 start_airlock() {
-    local name=$1 port=$2 upstream=$3 rules=$4 enabled=true dir
+    local name=$1 port=$2 upstream=$3 rules=$4 accounting=${5:-true} enabled=true dir
     dir=$rules
     if [[ $rules == off ]]; then enabled=false; dir="$PWD/rules"; fi
     AIRLOCK_LISTEN="127.0.0.1:$port" AIRLOCK_UPSTREAM_URL="http://127.0.0.1:$upstream/compatible-mode/v1" \
         DASHSCOPE_API_KEY=bench-key AIRLOCK_LOG_LEVEL=warning AIRLOCK_CACHE_ENABLED=false \
         AIRLOCK_REDIS_URL="$REDIS_URL" AIRLOCK_RULES_ENABLED=$enabled AIRLOCK_RULES_DIR="$dir" \
-        AIRLOCK_MODEL_DIR="$MODEL_DIR" \
+        AIRLOCK_MODEL_DIR="$MODEL_DIR" AIRLOCK_PRICING_ENABLED="$accounting" \
+        AIRLOCK_PRICING_FILE="$PWD/prices/qwen.yaml" AIRLOCK_PRICING_REGION=international \
         "$BIN/airlock" serve >"$work/airlock-$name.log" 2>&1 &
     pids+=($!)
     wait_up "http://127.0.0.1:$port/healthz" "$!" "$work/airlock-$name.log"

@@ -139,6 +139,8 @@ public struct AirlockConfiguration: Sendable, Equatable {
 
     /// Tokens and money (`pricing.*`).
     public struct Pricing: Sendable, Equatable {
+        /// Count tokens and money at all (false: no usage is read, nothing is counted or priced).
+        public var enabled = true
         /// The price table file (`airlock-prices/1` YAML); empty: tokens are counted, nothing is priced.
         public var file = "prices/qwen.yaml"
         /// The billing region of every target (`international`, `beijing`, `us`, … as the table names them); nil

@@ -338,6 +338,14 @@ struct Setting: Sendable {
                 return true
             }, render: { $0.rules.directory }),
         Setting(
+            "pricing.enabled", env: ["AIRLOCK_PRICING_ENABLED"], default: "true",
+            expected: "true (count every answer's tokens and price them) or false (no usage accounting)",
+            apply: { raw, config in
+                guard let raw, let flag = Bool(raw) else { return false }
+                config.pricing.enabled = flag
+                return true
+            }, render: { String($0.pricing.enabled) }),
+        Setting(
             "pricing.file", env: ["AIRLOCK_PRICING_FILE"], default: "prices/qwen.yaml",
             expected: "the price table file (airlock-prices/1 YAML), or none (count tokens, price nothing)",
             apply: { raw, config in

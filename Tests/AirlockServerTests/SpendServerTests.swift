@@ -1,3 +1,4 @@
+import AirlockConfiguration
 import AirlockTestSupport
 import ChatWire
 import Foundation
@@ -152,6 +153,22 @@ import Testing
         // pricing.region overrides the host.
         let fixed = try PriceBook(file: file, region: "beijing", logger: quietLogger)
         #expect(fixed.price(usage, model: "qwen-plus", host: "dashscope-intl.aliyuncs.com").cost?.currency == "CNY")
+    }
+
+    @Test func startupRefusesABadFileOrRegionAndAccountingCanBeTurnedOff() throws {
+        func load(_ environment: [String: String]) throws -> PriceBook? {
+            let configuration = try AirlockConfiguration.load(
+                path: nil, environment: environment.merging(["DASHSCOPE_API_KEY": "k"]) { a, _ in a })
+            return try AirlockApplication.loadPrices(configuration, logger: quietLogger)
+        }
+        #expect(try load(["AIRLOCK_PRICING_ENABLED": "false"]) == nil)
+        #expect(throws: AirlockStartupError.self) { try load(["AIRLOCK_PRICING_FILE": "/nonexistent/prices.yaml"]) }
+        #expect(throws: AirlockStartupError.self) {
+            try load(["AIRLOCK_PRICING_FILE": Repository.path("prices/qwen.yaml"), "AIRLOCK_PRICING_REGION": "mars"])
+        }
+        let unpriced = try #require(try load(["AIRLOCK_PRICING_FILE": "none"]))
+        #expect(unpriced.table == nil)
+        #expect(unpriced.price(TokenUsage(promptTokens: 1, completionTokens: 1), model: "qwen-plus", host: nil).cost == nil)
     }
 
     @Test func aBlockedPromptsTokensAreEstimatedFromItsText() {

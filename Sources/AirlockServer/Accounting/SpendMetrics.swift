@@ -8,6 +8,7 @@ import Synchronization
 final class SpendMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let counters = Mutex<[String: Prometheus.Counter]>([:])
+    private let modelSeries = Mutex<[String: ModelSeries]>([:])
     /// Time from the request's arrival to the stream's first answer text, and between answer chunks.
     let timeToFirstToken: DurationHistogram
     let timeBetweenTokens: DurationHistogram
@@ -57,17 +58,16 @@ final class SpendMetrics: Sendable {
 
     /// One answer's tokens and cost. `model`: the label (a table model, or `other`).
     func record(usage: TokenUsage, model: String, cost: Money?) {
+        let series = self.series(model)
         let counts = [
             usage.promptTokens, usage.completionTokens, usage.cachedTokens + usage.cacheCreationTokens,
             usage.reasoningTokens,
         ]
-        for (kind, count) in zip(Self.tokenKinds, counts) where count > 0 {
-            counter(Self.tokensName, [("model", model), ("kind", kind)]).increment(by: Int64(count))
-        }
+        for (counter, count) in zip(series.tokens, counts) where count > 0 { counter.increment(by: Int64(count)) }
         if let cost {
             counter(Self.costName, [("model", model), ("currency", cost.currency)]).increment(by: cost.amount)
         } else {
-            counter(Self.unpricedName, [("model", model)]).increment()
+            series.unpriced.increment()
         }
     }
 
@@ -75,6 +75,21 @@ final class SpendMetrics: Sendable {
     func recordAvoided(_ money: Money, model: String, reason: String) {
         counter(Self.avoidedName, [("model", model), ("currency", money.currency), ("reason", reason)])
             .increment(by: money.amount)
+    }
+
+    /// The per-model series every answer touches, made once per model label.
+    private struct ModelSeries: Sendable {
+        let tokens: [Prometheus.Counter]
+        let unpriced: Prometheus.Counter
+    }
+
+    private func series(_ model: String) -> ModelSeries {
+        if let series = modelSeries.withLock({ $0[model] }) { return series }
+        let series = ModelSeries(
+            tokens: Self.tokenKinds.map { counter(Self.tokensName, [("model", model), ("kind", $0)]) },
+            unpriced: counter(Self.unpricedName, [("model", model)]))
+        modelSeries.withLock { $0[model] = series }
+        return series
     }
 
     private func counter(_ name: MetricNameDescriptor, _ labels: [(String, String)]) -> Prometheus.Counter {

@@ -26,7 +26,7 @@ struct ChatCompletionsRoute: Sendable {
     let metrics: AirlockMetrics
     /// The rule set to inspect with; nil runs without inspection.
     let rules: RuleSetStore?
-    /// Prices answers; nil: tokens are not counted.
+    /// Prices answers; nil (`pricing.enabled: false`): no usage accounting.
     let prices: PriceBook?
     /// `cache.trust_tenant_header`: the deployment names tenants in `x-airlock-tenant` (spend is split by it).
     var trustsTenantHeader = false
@@ -209,9 +209,9 @@ struct ChatCompletionsRoute: Sendable {
                 if case .object(let object)? = json { answer = object } else { outcome = .failureMalformed }
             }
             // Paid for whatever becomes of it (blocked, refused): counted in tokens and money.
-            if let answer, let usage = TokenUsage(json: answer["usage"]) {
+            if let prices, let answer, let usage = TokenUsage(json: answer["usage"]) {
                 let model = answer["model"]?.stringValue ?? routed.target.model ?? chat.model
-                record.spend(usage, prices?.price(usage, model: model, host: routed.target.host))
+                record.spend(usage, prices.price(usage, model: model, host: routed.target.host))
             }
             if outcome == .failureMalformed && (200..<300).contains(status) {
                 let error = AirlockHTTPError(
@@ -487,8 +487,9 @@ struct ChatCompletionsRoute: Sendable {
                 throw clientGone
             }
             let ending = answer.finish(transport: transportFailure, shuttingDown: shutdownCut)
-            if let usage = ending.usage {
-                record.spend(usage, prices?.price(usage, model: answer.model.isEmpty ? requestedModel : answer.model, host: target.host))
+            if let prices, let usage = ending.usage {
+                let model = answer.model.isEmpty ? requestedModel : answer.model
+                record.spend(usage, prices.price(usage, model: model, host: target.host))
             }
             if let blockedBy = ending.blockedBy {
                 // The upstream did nothing wrong; Airlock's policy stopped the answer.

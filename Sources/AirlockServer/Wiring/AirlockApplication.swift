@@ -126,18 +126,31 @@ public enum AirlockApplication {
         }
         // Answers are stored off the response path, by a bounded queue the server drains on shutdown.
         let cacheStores = cache.map { CacheStoreQueue(cache: $0) }
+        let prices = try loadPrices(configuration, logger: logger)
+        return AirlockServer(
+            configuration: configuration, upstream: upstream, redis: redis, cache: cache, cacheStores: cacheStores,
+            rules: rules, prices: prices,
+            embeddingTimer: embeddingTimer, engineServices: engineServices, time: overrides.time, logger: logger)
+    }
+
+    /// The price book of `pricing.*`: nil when accounting is off; unpriced (tokens only) with `pricing.file: none`, or
+    /// when the default file is not there (run from elsewhere than the repository: logged). A file that was set must
+    /// load, and a fixed region must be one of its regions.
+    static func loadPrices(_ configuration: AirlockConfiguration, logger: Logger) throws(AirlockStartupError)
+        -> PriceBook?
+    {
+        guard configuration.pricing.enabled else { return nil }
+        var file: String? = configuration.pricing.file.isEmpty ? nil : configuration.pricing.file
+        if let path = file, configuration.origins["pricing.file"] == "default",
+            !FileManager.default.fileExists(atPath: path)
+        {
+            logger.warning(
+                "no price table: answers are counted in tokens, not priced",
+                metadata: ["pricing.file": "\(path)", "hint": "set pricing.file (AIRLOCK_PRICING_FILE)"])
+            file = nil
+        }
         let prices: PriceBook
         do {
-            var file: String? = configuration.pricing.file.isEmpty ? nil : configuration.pricing.file
-            if let path = file, configuration.origins["pricing.file"] == "default",
-                !FileManager.default.fileExists(atPath: path)
-            {
-                // The default path, run from elsewhere than the repository: count tokens, price nothing, and say so.
-                logger.warning(
-                    "no price table: answers are counted in tokens, not priced",
-                    metadata: ["pricing.file": "\(path)", "hint": "set pricing.file (AIRLOCK_PRICING_FILE)"])
-                file = nil
-            }
             prices = try PriceBook(file: file, region: configuration.pricing.region, logger: logger)
         } catch {
             throw AirlockStartupError(
@@ -145,12 +158,10 @@ public enum AirlockApplication {
         }
         if let region = configuration.pricing.region, let table = prices.table, table.regions[region] == nil {
             throw AirlockStartupError(
-                "pricing.region \(region) is not a region of \(configuration.pricing.file) (\(table.regions.keys.sorted().joined(separator: ", ")))")
+                "pricing.region \(region) is not a region of \(configuration.pricing.file) "
+                    + "(\(table.regions.keys.sorted().joined(separator: ", ")))")
         }
-        return AirlockServer(
-            configuration: configuration, upstream: upstream, redis: redis, cache: cache, cacheStores: cacheStores,
-            rules: rules, prices: prices,
-            embeddingTimer: embeddingTimer, engineServices: engineServices, time: overrides.time, logger: logger)
+        return prices
     }
 
     /// Loads and compiles the rule packs of `rules.dir`; every problem is reported with its file and line.
