@@ -7,7 +7,7 @@ APT_PACKAGES := libcurl4-openssl-dev libhiredis-dev libpcre2-dev libopenblas-dev
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
-.PHONY: help deps models build run test test-swift test-e2e bench-proxy bench-ttfb bench-embed clean
+.PHONY: help deps models redis8 build run test test-swift test-e2e bench-proxy bench-ttfb bench-embed clean
 
 help:
 	@echo "make run          install what is missing, fetch the model, start Redis (and qwen-emulator without a key), serve"
@@ -23,6 +23,10 @@ models:
 	@bash scripts/fetch-model.sh
 	@bash scripts/fetch-e5.sh
 
+# Redis 8 (vector sets) for the `redis` semantic-index backend's tests: pinned and sha256-checked, into .tools/.
+redis8:
+	@bash scripts/fetch-redis8.sh
+
 build: deps
 	$(SWIFT) build -c release --product airlock
 	$(SWIFT) build -c release --product qwen-emulator
@@ -30,7 +34,7 @@ build: deps
 run: deps models build
 	@bash scripts/run.sh
 
-test: deps models
+test: deps models redis8
 	$(MAKE) test-swift
 	$(MAKE) test-e2e
 

@@ -17,6 +17,31 @@ public final class RedisServerProcess: @unchecked Sendable {
     public let password: String?
     private var process: Process?
     private let extraArguments: [String]
+    /// Which server binary runs.
+    public let server: Server
+
+    /// The server binary: Debian's (7.0, the default everywhere) or the Redis 8 that `scripts/fetch-redis8.sh` puts in
+    /// `.tools/redis-8.2.3/` (vector sets), for the `redis` semantic-index backend.
+    public enum Server: Sendable {
+        case system
+        case redis8
+
+        /// Where the binary is. A missing Redis 8 makes the test that asked for it fail (never skip): `make test`
+        /// fetches it.
+        var path: String {
+            switch self {
+            case .system:
+                for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
+                where FileManager.default.isExecutableFile(atPath: candidate) {
+                    return candidate
+                }
+                return "/usr/bin/redis-server"
+            case .redis8:
+                return ProcessInfo.processInfo.environment["AIRLOCK_REDIS8_SERVER"]
+                    ?? Repository.path(".tools/redis-8.2.3/redis-server")
+            }
+        }
+    }
 
     public var socketPath: String { directory.appendingPathComponent("redis.sock").path }
     public var tcpURL: String { password.map { "redis://:\($0)@127.0.0.1:\(port)" } ?? "redis://127.0.0.1:\(port)" }
@@ -24,7 +49,8 @@ public final class RedisServerProcess: @unchecked Sendable {
     public var url: String { tcpURL + "/0" }
     public var unixURL: String { "unix://" + socketPath }
 
-    public init(password: String? = nil, extraArguments: [String] = []) throws {
+    public init(password: String? = nil, extraArguments: [String] = [], server: Server = .system) throws {
+        self.server = server
         self.port = Self.randomPort()
         self.password = password
         self.extraArguments = extraArguments
@@ -35,9 +61,9 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// A started server; ``destroy()`` it when done (or use ``with(password:extraArguments:_:)``).
     public static func started(
-        password: String? = nil, extraArguments: [String] = []
+        password: String? = nil, extraArguments: [String] = [], server kind: Server = .system
     ) async throws -> RedisServerProcess {
-        let server = try RedisServerProcess(password: password, extraArguments: extraArguments)
+        let server = try RedisServerProcess(password: password, extraArguments: extraArguments, server: kind)
         do {
             try await server.start()
         } catch {
@@ -49,9 +75,10 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Runs `body` with a started server and always kills it afterwards. Fails (never skips) if it cannot start.
     public static func with<T>(
-        password: String? = nil, extraArguments: [String] = [], _ body: (RedisServerProcess) async throws -> T
+        password: String? = nil, extraArguments: [String] = [], server kind: Server = .system,
+        _ body: (RedisServerProcess) async throws -> T
     ) async throws -> T {
-        let server = try await started(password: password, extraArguments: extraArguments)
+        let server = try await started(password: password, extraArguments: extraArguments, server: kind)
         defer { server.destroy() }
         return try await body(server)
     }
@@ -81,7 +108,11 @@ public final class RedisServerProcess: @unchecked Sendable {
     private func launch() async throws -> Launch {
         try? FileManager.default.removeItem(atPath: socketPath)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.redisServerPath())
+        guard FileManager.default.isExecutableFile(atPath: server.path) else {
+            throw RedisServerError(
+                message: "no redis-server at \(server.path); run scripts/fetch-redis8.sh (make test does)")
+        }
+        process.executableURL = URL(fileURLWithPath: server.path)
         var arguments = [
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", directory.path, "--unixsocket", socketPath, "--unixsocketperm", "700",
@@ -129,14 +160,6 @@ public final class RedisServerProcess: @unchecked Sendable {
         if let process { Glibc.kill(process.processIdentifier, SIGCONT) }
         kill()
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    private static func redisServerPath() -> String {
-        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
-        where FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-        return "/usr/bin/redis-server"
     }
 
     /// A port from 20000 up to the start of the ephemeral range (`net.ipv4.ip_local_port_range`).
