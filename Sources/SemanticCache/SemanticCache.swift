@@ -24,6 +24,8 @@ public final class SemanticCache: Service, Sendable {
     /// Embedders for particular scripts (a multilingual model for Chinese, say); other scripts use `embedder`.
     private let routes: [TextScript: Route]
     private let index: VectorIndex
+    /// The vector-set backend (`index: redis`); nil: the in-process index.
+    private let vectorSets: VectorSetIndex?
     private let logger: Logger
     /// Names this process's own stream events, which it has applied already.
     private let instanceID = UUID().uuidString
@@ -64,6 +66,8 @@ public final class SemanticCache: Service, Sendable {
         self.embeddingModel = embeddingModel
         self.routes = routes
         self.index = VectorIndex(dimensions: embedder.dimensions, maxBytes: configuration.maxIndexBytes)
+        self.vectorSets =
+            configuration.index == .redis ? VectorSetIndex(redis: redis, prefix: configuration.keyPrefix) : nil
         self.logger = logger
     }
 
@@ -99,8 +103,16 @@ public final class SemanticCache: Service, Sendable {
         return vectors
     }
 
-    /// Entries in the in-process index, all namespaces.
+    /// Which backend holds the semantic index.
+    public var indexBackend: SemanticCacheConfiguration.IndexBackend { configuration.index }
+
+    /// Entries in the in-process index, all namespaces (0 with the vector-set backend, which keeps none here).
     public var indexedEntryCount: Int { index.totalCount }
+
+    /// Members of `namespace`'s vector set (the vector-set backend; expired ones count until swept).
+    public func vectorSetCount(namespace: String) async throws(RedisError) -> Int {
+        try await vectorSets?.count(namespace: namespace) ?? index.count(namespace: namespace)
+    }
 
     /// Memory the in-process index holds across namespaces (bounded by `maxIndexBytes`).
     public var indexedBytes: Int { index.bytes }
@@ -149,7 +161,16 @@ public final class SemanticCache: Service, Sendable {
             return .miss(vector: nil)
         }
         // Nothing to compare with: skip the embedding (the store that follows embeds once).
-        if index.count(namespace: key.namespace) == 0 { return .miss(vector: vector) }
+        if let vectorSets {
+            do {
+                if try await vectorSets.count(namespace: key.namespace) == 0 { return .miss(vector: vector) }
+            } catch {
+                logger.debug("cache lookup bypassed", metadata: ["error": "\(error)"])
+                return .bypass(.redisUnavailable)
+            }
+        } else if index.count(namespace: key.namespace) == 0 {
+            return .miss(vector: vector)
+        }
         // Nothing this long is stored, so nothing could match it by meaning: no embedding (whose tokenizer would
         // read the whole text) for a prompt past the bound.
         if key.text.utf8.count > configuration.maxStoredTextBytes { return .miss(vector: nil) }
@@ -164,29 +185,43 @@ public final class SemanticCache: Service, Sendable {
                 return .bypass(.embeddingFailed)
             }
         }
-        let candidates = index.search(
-            namespace: key.namespace, query: query, minimum: threshold, limit: configuration.candidatesPerLookup,
-            now: now)
+        let candidates: [(id: String, text: String, similarity: Float)]
+        if let vectorSets {
+            do {
+                candidates = try await vectorSets.search(
+                    namespace: key.namespace, vector: query, minimum: Double(threshold),
+                    limit: configuration.candidatesPerLookup, nowMilliseconds: now
+                ).map { ($0.id, $0.text, Float($0.similarity)) }
+            } catch {
+                logger.debug("cache lookup bypassed", metadata: ["error": "\(error)"])
+                return .bypass(.redisUnavailable)
+            }
+        } else {
+            candidates = index.search(
+                namespace: key.namespace, query: query, minimum: threshold, limit: configuration.candidatesPerLookup,
+                now: now
+            ).map { ($0.entry.id, $0.entry.text, $0.similarity) }
+        }
         if candidates.isEmpty { return .miss(vector: query) }
         let profile = LexicalProfile(key.text)
         let folded = key.text.lowercased()
-        for candidate in candidates where candidate.entry.id != key.exactID {
+        for candidate in candidates where candidate.id != key.exactID {
             // Same words, another exact id: the two differ only in a code layout's indentation, line breaks or case,
             // which carry meaning there; the embedding cannot tell them apart, so this is no match.
-            if candidate.entry.text.lowercased() == folded {
+            if candidate.text.lowercased() == folded {
                 statistics.gateRejections.add(1, ordering: .relaxed)
                 continue
             }
             let verdict = configuration.gate.evaluate(
-                profile, LexicalProfile(candidate.entry.text), threshold: threshold)
+                profile, LexicalProfile(candidate.text), threshold: threshold)
             guard case .pass(_, let required) = verdict, candidate.similarity >= required else {
                 statistics.gateRejections.add(1, ordering: .relaxed)
                 continue
             }
-            switch await fetch(namespace: key.namespace, id: candidate.entry.id, now: now) {
+            switch await fetch(namespace: key.namespace, id: candidate.id, now: now) {
             case .failed(let reason): return .bypass(reason)
             case .found(let entry):
-                index.touch(namespace: key.namespace, id: entry.id, at: now)
+                if vectorSets == nil { index.touch(namespace: key.namespace, id: entry.id, at: now) }
                 return .hit(CacheHit(entry: entry, similarity: min(candidate.similarity, 1), layer: .semantic))
             case .absent: continue
             }
@@ -204,8 +239,11 @@ public final class SemanticCache: Service, Sendable {
     private func fetch(namespace: String, id: String, now: Int64) async -> Fetched {
         let reply: RedisReply
         do {
-            reply = try await redis.execute(
-                RedisCommand("EVAL", CacheScripts.hit, 2, entryKey(namespace, id), lruKey(namespace), Int(now), id))
+            let keys: [any RedisArgumentConvertible] =
+                vectorSets == nil
+                ? [2, entryKey(namespace, id), lruKey(namespace)]
+                : [4, entryKey(namespace, id), lruKey(namespace), vectorSetKey(namespace), expiryKey(namespace)]
+            reply = try await redis.execute(RedisCommand("EVAL", [CacheScripts.hit] + keys + [Int(now), id]))
         } catch {
             logger.debug("cache lookup bypassed", metadata: ["error": "\(error)"])
             return .failed(.redisUnavailable)
@@ -275,6 +313,11 @@ public final class SemanticCache: Service, Sendable {
             "v", vectorBytes, "t", key.text, "r", response, "rv", key.rulesVersion, "c", Int(now), "x",
             Int(expiresAt), "h", 0, "fv", EntryCodec.formatVersion,
         ]
+        if vectorSets != nil {
+            return await storeInVectorSet(
+                key, id: id, vector: vector, fields: fields, ttlMilliseconds: ttlMilliseconds, now: now,
+                expiresAt: expiresAt)
+        }
         let storeCommand = RedisCommand(
             "EVAL",
             [
@@ -309,6 +352,67 @@ public final class SemanticCache: Service, Sendable {
                 evicted.map { streamAdd(["op", "del", "ns", key.namespace, "id", $0]) })
         }
         return .stored(id: id)
+    }
+
+    /// The vector-set backend's store: the entry, its LRU rank, its vector and its expiry in one script; nothing
+    /// in this process, nothing on the stream (no replica keeps an index to update).
+    private func storeInVectorSet(
+        _ key: CacheKey, id: String, vector: [Float], fields: [any RedisArgumentConvertible], ttlMilliseconds: Int64,
+        now: Int64, expiresAt: Int64
+    ) async -> CacheStoreResult {
+        let command = RedisCommand(
+            "EVAL",
+            [
+                CacheScripts.storeWithVectorSet, 4, entryKey(key.namespace, id), lruKey(key.namespace),
+                vectorSetKey(key.namespace), expiryKey(key.namespace), Int(max(1, ttlMilliseconds)), Int(now), id,
+                configuration.maxEntriesPerNamespace, entryKeyPrefix(key.namespace), VectorSetIndex.bytes(vector),
+                VectorSetIndex.attributes(text: key.text, expiresAtMilliseconds: expiresAt), Int(expiresAt),
+            ] + fields)
+        let reply: RedisReply
+        do {
+            reply = try await redis.execute(command)
+        } catch {
+            statistics.storeFailures.add(1, ordering: .relaxed)
+            logger.debug("cache store failed", metadata: ["error": "\(error)"])
+            return .failed("redis: \(error)")
+        }
+        statistics.stores.add(1, ordering: .relaxed)
+        let evicted = (reply.array ?? []).count
+        if evicted > 0 { statistics.evictions.add(evicted, ordering: .relaxed) }
+        return .stored(id: id)
+    }
+
+    /// The vector-set backend's sweep: members whose entries expired leave the vector sets (Redis expired the entries
+    /// themselves; lookups never returned them, their attributes carry the expiry). Returns how many left.
+    @discardableResult
+    public func sweepVectorSets() async throws(RedisError) -> Int {
+        guard vectorSets != nil else { return 0 }
+        let now = time.unixMilliseconds
+        var removed = 0
+        var cursor = "0"
+        repeat {
+            let reply = try await redis.execute(
+                RedisCommand("SCAN", cursor, "MATCH", "\(configuration.keyPrefix):{*}:x", "COUNT", 1000),
+                timeout: .seconds(5))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string,
+                let keys = parts[1].array?.compactMap(\.string)
+            else { throw RedisError(.unexpectedReply, "SCAN answered \(reply)") }
+            cursor = next
+            for expiry in keys {
+                guard let namespace = namespace(ofSetKey: expiry, suffix: ":x") else { continue }
+                while true {
+                    let count = try await redis.execute(
+                        RedisCommand(
+                            "EVAL", CacheScripts.sweepVectorSet, 3, expiry, vectorSetKey(namespace), lruKey(namespace),
+                            Int(now), 1000)
+                    ).integer ?? 0
+                    removed += Int(count)
+                    if count < 1000 { break }
+                }
+            }
+        } while cursor != "0"
+        statistics.expiredDropped.add(removed, ordering: .relaxed)
+        return removed
     }
 
     // MARK: Delete
@@ -373,6 +477,18 @@ public final class SemanticCache: Service, Sendable {
     }
 
     private func synchronize() async {
+        if vectorSets != nil {
+            // Nothing to load or follow: only expired members to sweep from the vector sets.
+            while !Task.isCancelled {
+                do {
+                    try await sweepVectorSets()
+                } catch {
+                    logger.debug("cache sweep paused", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: configuration.sweepInterval)
+            }
+            return
+        }
         var lastEventID: String?
         var lastSweep = time.now
         while !Task.isCancelled {
@@ -486,6 +602,19 @@ public final class SemanticCache: Service, Sendable {
     private func entryKey(_ namespace: String, _ id: String) -> String { entryKeyPrefix(namespace) + id }
 
     private func lruKey(_ namespace: String) -> String { "\(configuration.keyPrefix):{\(namespace)}:lru" }
+
+    private func vectorSetKey(_ namespace: String) -> String { "\(configuration.keyPrefix):{\(namespace)}:vs" }
+
+    /// The vector-set backend's expiry set: ids scored by when their entries expire.
+    private func expiryKey(_ namespace: String) -> String { "\(configuration.keyPrefix):{\(namespace)}:x" }
+
+    /// `prefix:{namespace}SUFFIX` → namespace.
+    private func namespace(ofSetKey key: String, suffix: String) -> String? {
+        let prefix = "\(configuration.keyPrefix):{"
+        guard key.hasPrefix(prefix), key.hasSuffix("}" + suffix) else { return nil }
+        let namespace = key.dropFirst(prefix.count).dropLast(suffix.count + 1)
+        return namespace.isEmpty ? nil : String(namespace)
+    }
 
     private func parseEntryKey(_ key: String) -> (namespace: String, id: String)? {
         let prefix = "\(configuration.keyPrefix):{"

@@ -34,6 +34,16 @@ public struct SemanticCacheConfiguration: Sendable, Equatable {
     public var semanticScripts: Set<TextScript>
     /// Base thresholds by script, where one is calibrated apart from `threshold`.
     public var thresholds: [TextScript: Float]
+    /// Where the semantic index lives. Default `local`.
+    public var index: IndexBackend = .local
+
+    /// Where the semantic index lives.
+    public enum IndexBackend: String, Sendable, Equatable, CaseIterable {
+        /// In this process's memory, loaded from Redis at start and kept in step through a Redis stream.
+        case local
+        /// In Redis 8's vector sets, one per namespace: the process keeps no index and loads nothing at start.
+        case redis
+    }
 
     /// The base threshold for a text in `script`.
     public func threshold(for script: TextScript) -> Float { thresholds[script] ?? threshold }

@@ -1,12 +1,17 @@
 /// Lua run by Redis so that each read-modify-write on an entry is one atomic round trip. Every key a script
 /// touches carries the namespace's hash tag, so a namespace stays on one Redis Cluster slot.
 enum CacheScripts {
-    /// KEYS: entry, lru. ARGV: now (ms), id. Returns the entry's fields (HGETALL) after counting the hit, or an
-    /// empty array when the entry has expired (then its id leaves the LRU set too).
+    /// KEYS: entry, lru[, vector set, expiry set]. ARGV: now (ms), id. Returns the entry's fields (HGETALL) after
+    /// counting the hit, or an empty array when the entry has expired (then its id leaves the LRU set too, and the
+    /// vector set and expiry set when given).
     static let hit = """
         local fields = redis.call('HGETALL', KEYS[1])
         if #fields == 0 then
           redis.call('ZREM', KEYS[2], ARGV[2])
+          if KEYS[4] then
+            redis.call('VREM', KEYS[3], ARGV[2])
+            redis.call('ZREM', KEYS[4], ARGV[2])
+          end
           return fields
         end
         redis.call('HINCRBY', KEYS[1], 'h', 1)
@@ -31,5 +36,44 @@ enum CacheScripts {
         for _, id in ipairs(evicted) do redis.call('DEL', ARGV[5] .. id) end
         redis.call('ZREM', KEYS[2], unpack(evicted))
         return evicted
+        """
+
+    /// The store of the vector-set backend. KEYS: entry, lru, vector set, expiry set. ARGV: ttl (ms), now (ms), id,
+    /// cap, entry key prefix, vector (FP32 bytes), attributes (JSON), expires at (ms), then field/value pairs.
+    /// As `store`, and the entry's vector joins the namespace's vector set (quantized to int8) and its expiry the
+    /// expiry set; an evicted entry leaves all four, so the index never holds what the cache no longer has.
+    static let storeWithVectorSet = """
+        redis.call('DEL', KEYS[1])
+        redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+        redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+        redis.call('VADD', KEYS[3], 'FP32', ARGV[6], ARGV[3], 'Q8', 'SETATTR', ARGV[7])
+        redis.call('ZADD', KEYS[4], ARGV[8], ARGV[3])
+        for i = 2, 4 do
+          if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+        end
+        local cap = tonumber(ARGV[4])
+        local n = redis.call('ZCARD', KEYS[2])
+        if n <= cap then return {} end
+        local evicted = redis.call('ZRANGE', KEYS[2], 0, n - cap - 1)
+        for _, id in ipairs(evicted) do
+          redis.call('DEL', ARGV[5] .. id)
+          redis.call('VREM', KEYS[3], id)
+        end
+        redis.call('ZREM', KEYS[2], unpack(evicted))
+        redis.call('ZREM', KEYS[4], unpack(evicted))
+        return evicted
+        """
+
+    /// KEYS: expiry set, vector set, lru. ARGV: now (ms), batch. Removes up to `batch` entries whose expiry has
+    /// passed from the three sets (Redis expired the entries themselves); returns how many.
+    static let sweepVectorSet = """
+        local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        for _, id in ipairs(ids) do redis.call('VREM', KEYS[2], id) end
+        if #ids > 0 then
+          redis.call('ZREM', KEYS[1], unpack(ids))
+          redis.call('ZREM', KEYS[3], unpack(ids))
+        end
+        return #ids
         """
 }

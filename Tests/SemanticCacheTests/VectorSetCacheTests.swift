@@ -1,0 +1,145 @@
+import AirlockTestSupport
+import Foundation
+import Redis
+import Testing
+import TimeSource
+
+@testable import SemanticCache
+
+/// The whole cache with the vector-set backend (`index: redis`) against the Redis 8 server `make test` fetches and the
+/// real model: the same behaviour as the in-process index (exact and semantic hits, the gate, expiry, the LRU cap, two
+/// instances, a Redis restart), with no index in the process and nothing loaded at start.
+@Suite(.serialized) struct VectorSetCacheTests {
+    typealias Base = SemanticCacheIntegrationTests
+
+    static func withCache<T>(
+        _ configure: (inout SemanticCacheConfiguration) -> Void = { _ in }, time: any TimeSource = SystemTime(),
+        _ body: (SemanticCache, RedisServerProcess, RedisClient) async throws -> T
+    ) async throws -> T {
+        let embedder = try Base.embedder.get()
+        return try await RedisServerProcess.with(server: .redis8) { server in
+            let redis = try Base.makeRedis(server)
+            defer { redis.shutdown() }
+            var configuration = SemanticCacheConfiguration()
+            configuration.index = .redis
+            configure(&configuration)
+            let cache = try SemanticCache(
+                configuration: configuration, redis: redis, embedder: embedder, time: time, logger: Base.quiet)
+            return try await body(cache, server, redis)
+        }
+    }
+
+    @Test func exactAndSemanticHitsAndTheGateWithNoIndexInTheProcess() async throws {
+        try await Self.withCache { cache, _, _ in
+            let key = Base.key("What is the capital of France?")
+            #expect(Base.layer(await cache.lookup(key)) == "miss")
+            #expect(await cache.store(key, completion: Base.answer) == .stored(id: key.exactID))
+            #expect(cache.indexedEntryCount == 0 && cache.indexBackend == .redis)
+            let value1 = try await cache.vectorSetCount(namespace: key.namespace)
+            #expect(value1 == 1)
+            guard case .hit(let exact) = await cache.lookup(Base.key("  what is the capital of france? ")) else {
+                Issue.record("expected an exact hit")
+                return
+            }
+            #expect(exact.layer == .exact && exact.entry.completion == Base.answer)
+            guard case .hit(let semantic) = await cache.lookup(Base.key("What's the capital of France?")) else {
+                Issue.record("expected a semantic hit")
+                return
+            }
+            #expect(semantic.layer == .semantic && semantic.similarity >= 0.9)
+            #expect(Base.layer(await cache.lookup(Base.key("What is the capital of Germany?"))) == "miss")
+            // Another namespace (another tenant) never sees it.
+            #expect(Base.layer(await cache.lookup(Base.key("What's the capital of France?", tenant: "globex"))) == "miss")
+        }
+    }
+
+    @Test func twoInstancesShareEntriesWithoutLoadingAnything() async throws {
+        let embedder = try Base.embedder.get()
+        try await RedisServerProcess.with(server: .redis8) { server in
+            let redisA = try Base.makeRedis(server)
+            let redisB = try Base.makeRedis(server)
+            defer {
+                redisA.shutdown()
+                redisB.shutdown()
+            }
+            var configuration = SemanticCacheConfiguration()
+            configuration.index = .redis
+            let a = try SemanticCache(configuration: configuration, redis: redisA, embedder: embedder, logger: Base.quiet)
+            let b = try SemanticCache(configuration: configuration, redis: redisB, embedder: embedder, logger: Base.quiet)
+            _ = await a.store(Base.key("What is the boiling point of water?"), completion: Base.answer)
+            // B never ran, loaded or followed anything: the index is Redis's.
+            #expect(Base.layer(await b.lookup(Base.key("What's the boiling point of water?"))) == "semantic")
+            #expect(Base.layer(await b.lookup(Base.key("What is the boiling point of water?"))) == "exact")
+            let deleted = try await b.delete(.tenant("acme"))
+            #expect(deleted == 1)
+            #expect(Base.layer(await a.lookup(Base.key("What's the boiling point of water?"))) == "miss")
+            let left = try await a.vectorSetCount(namespace: Base.key("x").namespace)
+            #expect(left == 0)
+        }
+    }
+
+    @Test func expiredEntriesAreNeverServedAndLeaveTheVectorSet() async throws {
+        let time = ManualTime()
+        try await Self.withCache(time: time) { cache, _, _ in
+            let key = Base.key("What is the capital of France?")
+            _ = await cache.store(key, completion: Base.answer, ttl: .seconds(60))
+            #expect(Base.layer(await cache.lookup(Base.key("What's the capital of France?"))) == "semantic")
+            // Past its expiry by the cache's clock: no longer a candidate, whatever Redis has not yet expired.
+            time.advance(by: .seconds(61))
+            #expect(Base.layer(await cache.lookup(Base.key("What's the capital of France?"))) == "miss")
+            let value2 = try await cache.vectorSetCount(namespace: key.namespace)
+            #expect(value2 == 1)
+            let value3 = try await cache.sweepVectorSets()
+            #expect(value3 == 1)
+            let value4 = try await cache.vectorSetCount(namespace: key.namespace)
+            #expect(value4 == 0)
+        }
+    }
+
+    @Test func anEntryRedisExpiredLeavesTheSetWhenItsLookupFindsItGone() async throws {
+        try await Self.withCache { cache, _, redis in
+            let key = Base.key("Name a large cat.")
+            _ = await cache.store(key, completion: Base.answer, ttl: .milliseconds(300))
+            try await eventually { Base.layer(await cache.lookup(key)) == "miss" }
+            let value5 = try await cache.vectorSetCount(namespace: key.namespace)
+            #expect(value5 == 0)
+            _ = redis
+        }
+    }
+
+    @Test func theLeastRecentlyHitLeaveEntryAndVectorSetPastTheCap() async throws {
+        let time = ManualTime()
+        try await Self.withCache({ $0.maxEntriesPerNamespace = 3 }, time: time) { cache, _, _ in
+            let keys = ["Define entropy.", "Define enthalpy.", "Define momentum.", "Define inertia."].map { Base.key($0) }
+            for key in keys.prefix(3) {
+                _ = await cache.store(key, completion: Base.answer)
+                time.advance(by: .milliseconds(5))
+            }
+            _ = await cache.lookup(keys[0])  // entropy is now the most recently hit
+            _ = await cache.store(keys[3], completion: Base.answer)
+            #expect(cache.statistics.evictionCount == 1)
+            let value6 = try await cache.vectorSetCount(namespace: keys[0].namespace)
+            #expect(value6 == 3)
+            #expect(Base.layer(await cache.lookup(keys[1])) == "miss")
+            #expect(Base.layer(await cache.lookup(Base.key("Define the term enthalpy."))) == "miss")
+            #expect(Base.layer(await cache.lookup(keys[0])) == "exact")
+        }
+    }
+
+    @Test func aRedisRestartMeansBypassThenHitsAgain() async throws {
+        try await Self.withCache { cache, server, _ in
+            let key = Base.key("What is the speed of light?")
+            _ = await cache.store(key, completion: Base.answer)
+            server.kill()
+            #expect(Base.layer(await cache.lookup(Base.key("What's the speed of light?"))) == "bypass")
+            try await server.start()
+            // Redis came back empty (no persistence): misses, then hits once stored again.
+            try await eventually {
+                if case .bypass = await cache.lookup(key) { return false }
+                return true
+            }
+            _ = await cache.store(key, completion: Base.answer)
+            #expect(Base.layer(await cache.lookup(Base.key("What's the speed of light?"))) == "semantic")
+        }
+    }
+}
