@@ -63,6 +63,9 @@ public struct AirlockConfiguration: Sendable, Equatable {
     }
 
     public struct Cache: Sendable, Equatable {
+        /// Where the semantic index lives: `auto` (Redis's vector sets when the server has them, else in process),
+        /// `local` (in process) or `redis` (Redis 8 vector sets; start-up fails without them).
+        public var index: String = "auto"
         public var enabled: Bool
         /// Base cosine threshold of the semantic layer (requests may only raise it).
         public var threshold: Double

@@ -249,6 +249,14 @@ struct Setting: Sendable {
         .count(
             "cache.max_ttl_seconds", env: "AIRLOCK_CACHE_MAX_TTL_SECONDS", default: 604_800, range: 1...2_592_000,
             \.cache.maxTTLSeconds),
+        Setting(
+            "cache.index", env: ["AIRLOCK_CACHE_INDEX"], default: "auto",
+            expected: "auto (Redis vector sets when the server has them, Redis 8; else in process), local or redis",
+            apply: { raw, config in
+                guard let raw, ["auto", "local", "redis"].contains(raw) else { return false }
+                config.cache.index = raw
+                return true
+            }, render: { $0.cache.index }),
         .bytes("cache.max_index_bytes", env: "AIRLOCK_CACHE_MAX_INDEX_BYTES", default: 128 << 20, \.cache.maxIndexBytes),
         .bytes(
             "cache.max_stored_text_bytes", env: "AIRLOCK_CACHE_MAX_STORED_TEXT_BYTES", default: 32 * 1024,

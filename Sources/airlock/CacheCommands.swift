@@ -32,6 +32,14 @@ struct EvalCacheCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("redis-url"), help: "Use this Redis instead of starting one.")
     var redisURL: String?
+    @Option(
+        name: .long,
+        help: "Semantic index: local (in process) or redis (Redis 8 vector sets; needs --redis-url to a Redis 8, or AIRLOCK_REDIS8_SERVER / .tools/redis-8.2.3/redis-server).")
+    var index: String = "local"
+
+    private var indexBackend: SemanticCacheConfiguration.IndexBackend {
+        SemanticCacheConfiguration.IndexBackend(rawValue: index) ?? .local
+    }
 
     @Option(name: .long, help: "Base threshold (default: the cache's default).")
     var threshold: Float?
@@ -62,7 +70,10 @@ struct EvalCacheCommand: AsyncParsableCommand {
 
     func run() async throws {
         let rows = try LabeledPairs.read(pairs)
-        let server = redisURL == nil ? try EphemeralRedisServer.start() : nil
+        guard SemanticCacheConfiguration.IndexBackend(rawValue: index) != nil else {
+            throw ValidationError("--index must be local or redis")
+        }
+        let server = redisURL == nil ? try EphemeralRedisServer.start(vectorSets: indexBackend == .redis) : nil
         defer { server?.stop() }
         var logger = Logger(label: "airlock.eval")
         logger.logLevel = .warning
@@ -81,6 +92,7 @@ struct EvalCacheCommand: AsyncParsableCommand {
         if let multilingualModel { environment["AIRLOCK_CACHE_MULTILINGUAL_MODEL_DIR"] = multilingualModel }
         let settings = try AirlockConfiguration.load(path: nil, environment: environment)
         var cacheConfiguration = settings.semanticCacheConfiguration
+        cacheConfiguration.index = indexBackend
         cacheConfiguration.keyPrefix = "airlock-eval"
         if let candidates { cacheConfiguration.candidatesPerLookup = max(1, candidates) }
         var routes: [TextScript: SemanticCache.Route] = [:]
@@ -408,15 +420,23 @@ final class EphemeralRedisServer {
         self.process = process
     }
 
-    static func start() throws -> EphemeralRedisServer {
+    /// `vectorSets`: a Redis 8 (`AIRLOCK_REDIS8_SERVER`, else `.tools/redis-8.2.3/redis-server` from
+    /// `scripts/fetch-redis8.sh`) instead of the system's.
+    static func start(vectorSets: Bool = false) throws -> EphemeralRedisServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "airlock-eval-redis-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let socket = directory.appendingPathComponent("redis.sock").path
         let process = Process()
-        let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        let candidates =
+            vectorSets
+            ? [ProcessInfo.processInfo.environment["AIRLOCK_REDIS8_SERVER"] ?? ".tools/redis-8.2.3/redis-server"]
+            : ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
         guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw ValidationError("redis-server not found: install it or pass --redis-url")
+            throw ValidationError(
+                vectorSets
+                    ? "Redis 8 not found: run scripts/fetch-redis8.sh, set AIRLOCK_REDIS8_SERVER, or pass --redis-url"
+                    : "redis-server not found: install it or pass --redis-url")
         }
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
@@ -449,3 +469,4 @@ final class EphemeralRedisServer {
         try? FileManager.default.removeItem(at: directory)
     }
 }
+

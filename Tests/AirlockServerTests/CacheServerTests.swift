@@ -142,6 +142,42 @@ import Upstream
         }
     }
 
+    @Test func theIndexFollowsCacheIndexAndWhatRedisHas() async throws {
+        let redis8 = try await RedisServerProcess.started(server: .redis8)
+        defer { redis8.destroy() }
+        let redis7 = try await RedisServerProcess.started()
+        defer { redis7.destroy() }
+        // auto on Redis 8: the vector sets, and two instances share them with nothing loaded or followed.
+        try await AirlockHarness.withRunning(redisURL: redis8.url, cache: true) { first in
+            #expect(first.server.cache?.indexBackend == .redis)
+            _ = try await Self.ask(first, "What is the boiling point of water at sea level?")
+            await first.server.cacheStores?.settled()
+            #expect(first.server.cache?.indexedEntryCount == 0, "no index in the process")
+            try await AirlockHarness.withRunning(redisURL: redis8.url, cache: true) { second in
+                let (hit, _) = try await Self.ask(second, "What's the boiling point of water at sea level?")
+                #expect(hit.header("x-airlock-cache") == "hit")
+                #expect(hit.header("x-airlock-cache-layer") == "semantic")
+            }
+        }
+        // auto on Redis 7: in process. `redis` on Redis 7: start-up refuses, naming the setting.
+        try await AirlockHarness.withRunning(redisURL: redis7.url, cache: true) { airlock in
+            #expect(airlock.server.cache?.indexBackend == .local)
+        }
+        do {
+            try await AirlockHarness.withRunning(
+                environment: ["AIRLOCK_CACHE_INDEX": "redis"], redisURL: redis7.url, cache: true
+            ) { _ in Issue.record("started with cache.index redis on Redis 7") }
+        } catch let error as AirlockStartupError {
+            #expect("\(error)".contains("cache.index redis") && "\(error)".contains("Redis 8"), "\(error)")
+        }
+        // local on Redis 8: in process.
+        try await AirlockHarness.withRunning(
+            environment: ["AIRLOCK_CACHE_INDEX": "local"], redisURL: redis8.url, cache: true
+        ) { airlock in
+            #expect(airlock.server.cache?.indexBackend == .local)
+        }
+    }
+
     @Test func twoInstancesShareEntriesAndRedisOutageMeansBypass() async throws {
         let redis = try await RedisServerProcess.started()
         defer { redis.destroy() }

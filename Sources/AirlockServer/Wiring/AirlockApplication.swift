@@ -114,9 +114,11 @@ public enum AirlockApplication {
                             + "cache.multilingual_model_dir: off (texts in other scripts than Latin then get exact hits only).")
                 }
             }
+            var cacheConfiguration = configuration.semanticCacheConfiguration
+            cacheConfiguration.index = try await resolveIndex(configuration.cache.index, redis: redis, logger: logger)
             do {
                 cache = try SemanticCache(
-                    configuration: configuration.semanticCacheConfiguration, redis: redis, embedder: embedder,
+                    configuration: cacheConfiguration, redis: redis, embedder: embedder,
                     embeddingModel: overrides.embedder == nil ? configuration.cacheEmbeddingModel : "", routes: routes,
                     time: overrides.time,
                     logger: logger)
@@ -131,6 +133,40 @@ public enum AirlockApplication {
             configuration: configuration, upstream: upstream, redis: redis, cache: cache, cacheStores: cacheStores,
             rules: rules, prices: prices,
             embeddingTimer: embeddingTimer, engineServices: engineServices, time: overrides.time, logger: logger)
+    }
+
+    /// `cache.index`: `local`, `redis` (Redis must have vector sets: Redis 8), or `auto` (vector sets when this Redis
+    /// has them; in process when it has not, or cannot be asked now). The choice and its reason are logged.
+    static func resolveIndex(_ setting: String, redis: RedisClient, logger: Logger) async throws(AirlockStartupError)
+        -> SemanticCacheConfiguration.IndexBackend
+    {
+        if setting == "local" {
+            logger.notice("cache index: in process", metadata: ["cache.index": "local"])
+            return .local
+        }
+        let supported: Bool
+        do {
+            supported = try await VectorSetIndex.isSupported(by: redis)
+        } catch {
+            if setting == "redis" {
+                throw AirlockStartupError(
+                    "cache.index redis: cannot ask Redis whether it has vector sets (\(error)); start Redis 8, or set cache.index: local")
+            }
+            logger.warning(
+                "cache index: in process (Redis did not answer; vector sets not checked)",
+                metadata: ["cache.index": "auto", "error": "\(error)"])
+            return .local
+        }
+        if supported {
+            logger.notice("cache index: Redis vector sets", metadata: ["cache.index": "\(setting)"])
+            return .redis
+        }
+        if setting == "redis" {
+            throw AirlockStartupError(
+                "cache.index redis: this Redis has no vector sets (VADD); they need Redis 8. Set cache.index: local or auto.")
+        }
+        logger.notice("cache index: in process (this Redis has no vector sets)", metadata: ["cache.index": "auto"])
+        return .local
     }
 
     /// The price book of `pricing.*`: nil when accounting is off; unpriced (tokens only) with `pricing.file: none`, or
