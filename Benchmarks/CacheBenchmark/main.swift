@@ -98,6 +98,7 @@ enum CacheBenchmark {
             var exact: [Double] = []
             var semantic: [Double] = []
             var miss: [Double] = []
+            var semanticMisses = 0
             for round in 0..<300 {
                 let index = Int.random(in: 0..<stored)
                 let exactKey = CacheKey(CacheKeyInput(tenant: "bench", model: "m", lastUserTurn: "question number \(index)"))
@@ -108,7 +109,8 @@ enum CacheBenchmark {
                 let semanticKey = CacheKey(
                     CacheKeyInput(tenant: "bench", model: "m", lastUserTurn: "question number \(index)?!"))
                 start = ContinuousClock.now
-                if case .hit = await cache.lookup(semanticKey, vector: entryVector(index)) {} else { fatalError("expected a semantic hit") }
+                // The vector-set index searches approximately (HNSW): a near neighbour it does not reach is a miss, counted.
+                if case .hit = await cache.lookup(semanticKey, vector: entryVector(index)) {} else { semanticMisses += 1 }
                 semantic.append(milliseconds(ContinuousClock.now - start))
                 let missKey = CacheKey(CacheKeyInput(tenant: "bench", model: "m", lastUserTurn: "unrelated \(round)"))
                 start = ContinuousClock.now
@@ -118,9 +120,10 @@ enum CacheBenchmark {
             let rss = residentMegabytes()
             print(
                 String(
-                    format: "%7d  %8.3f / %6.3f          %8.3f / %6.3f            %7.3f / %6.3f    %6.0f (+%.0f)", stored,
-                    percentile(exact, 0.5), percentile(exact, 0.99), percentile(semantic, 0.5),
-                    percentile(semantic, 0.99), percentile(miss, 0.5), percentile(miss, 0.99), rss, rss - baseline))
+                    format: "%7d  %8.3f / %6.3f          %8.3f / %6.3f            %7.3f / %6.3f    %6.0f (+%.0f)   neighbour found %d/300",
+                    stored, percentile(exact, 0.5), percentile(exact, 0.99), percentile(semantic, 0.5),
+                    percentile(semantic, 0.99), percentile(miss, 0.5), percentile(miss, 0.99), rss, rss - baseline,
+                    300 - semanticMisses))
         }
         _ = try? await cache.delete(.all)
     }
