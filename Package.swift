@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "FleetStats",
             dependencies: [
-                "Redis", "Outcomes",
+                "Redis", "Outcomes", "Pricing",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

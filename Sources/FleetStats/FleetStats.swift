@@ -1,3 +1,4 @@
+import Pricing
 import DequeModule
 public import Foundation
 public import Logging
@@ -30,6 +31,8 @@ public final class FleetStats: Service, Sendable {
         var ledger: Deque<RequestSummary> = []
         var droppedRecords = 0
         var flushFailures = 0
+        /// Tenants given spend fields per minute (kept across flushes; only the current minute is kept).
+        var tenants: (minute: Int64, names: Set<String>) = (0, [])
     }
 
     public let configuration: Configuration
@@ -78,11 +81,14 @@ public final class FleetStats: Service, Sendable {
             }
             if let tenant = summary.tenant, summary.cost != nil || summary.saved != nil {
                 // Tenants are the deployment's names; past `maxTenantsPerMinute` in one minute they count as `other`.
-                let known = fields.keys.contains { $0.hasPrefix("t$:\(tenant):") || $0.hasPrefix("ts:\(tenant):") }
-                let named = Set(fields.keys.filter { $0.hasPrefix("t$:") || $0.hasPrefix("ts:") }.map {
-                    $0.dropFirst(3).split(separator: ":").dropLast().joined(separator: ":")
-                }).count
-                let name = known || named < Self.maxTenantsPerMinute ? tenant : "other"
+                if pending.tenants.minute != minute { pending.tenants = (minute, []) }
+                let name: String
+                if pending.tenants.names.contains(tenant) || pending.tenants.names.count < Self.maxTenantsPerMinute {
+                    pending.tenants.names.insert(tenant)
+                    name = tenant
+                } else {
+                    name = "other"
+                }
                 if let cost = summary.cost { fields["t$:\(name):\(cost.currency)", default: 0] += Int(cost.picos) }
                 if let saved = summary.saved { fields["ts:\(name):\(saved.currency)", default: 0] += Int(saved.picos) }
             }

@@ -1,4 +1,5 @@
 public import Outcomes
+public import Pricing
 
 /// What one request contributes to the fleet's numbers and to the ledger. Never prompt or answer text.
 public struct RequestSummary: Sendable, Equatable {
@@ -20,11 +21,11 @@ public struct RequestSummary: Sendable, Equatable {
     /// Tokens upstream reported for this answer.
     public var tokens: Tokens?
     /// What the answer cost (nil: not priced, or no answer).
-    public var cost: Amount?
+    public var cost: Money?
     /// What a cache hit saved: the stored answer's usage at today's rates.
-    public var saved: Amount?
+    public var saved: Money?
     /// What a blocked prompt's input would have cost (an estimate from its length).
-    public var savedEstimate: Amount?
+    public var savedEstimate: Money?
     /// The model as the price table names it, or `other`: the per-model spend fields use this bounded name.
     public var spendModel: String
     /// The tenant as the deployment names it (`x-airlock-tenant`, trusted only with `cache.trust_tenant_header`).
@@ -46,28 +47,19 @@ public struct RequestSummary: Sendable, Equatable {
         }
     }
 
-    /// Money in pico-units (10⁻¹²) of `currency`, so sums are exact.
-    public struct Amount: Sendable, Equatable {
-        public var currency: String
-        public var picos: Int64
-
-        public init(currency: String, picos: Int64) {
-            self.currency = currency
-            self.picos = picos
-        }
-    }
 
     public init(
         unixMilliseconds: Int64, requestID: String, tenantHash: String? = nil, model: String? = nil, route: String,
         outcome: Outcome, rules: [String] = [], status: Int, durationMilliseconds: Double,
-        upstreamMilliseconds: Double? = nil, cache: CacheResult? = nil, tokens: Tokens? = nil, cost: Amount? = nil,
-        saved: Amount? = nil, savedEstimate: Amount? = nil, spendModel: String = "other", tenant: String? = nil
+        upstreamMilliseconds: Double? = nil, cache: CacheResult? = nil, tokens: Tokens? = nil, cost: Money? = nil,
+        saved: Money? = nil, savedEstimate: Money? = nil, spendModel: String = "other", tenant: String? = nil
     ) {
         self.tenant = tenant.map(Self.bounded)
         self.tokens = tokens
-        self.cost = cost.map { Amount(currency: Self.bounded($0.currency), picos: $0.picos) }
-        self.saved = saved.map { Amount(currency: Self.bounded($0.currency), picos: $0.picos) }
-        self.savedEstimate = savedEstimate.map { Amount(currency: Self.bounded($0.currency), picos: $0.picos) }
+        // Currencies come from the price table (three-letter codes); still bounded like every field.
+        self.cost = cost.map { Money(currency: Self.bounded($0.currency), picos: $0.picos) }
+        self.saved = saved.map { Money(currency: Self.bounded($0.currency), picos: $0.picos) }
+        self.savedEstimate = savedEstimate.map { Money(currency: Self.bounded($0.currency), picos: $0.picos) }
         self.spendModel = Self.bounded(spendModel)
         self.unixMilliseconds = unixMilliseconds
         // Every field is bounded, so one ledger record is a few hundred bytes at most whatever the request held.

@@ -62,6 +62,8 @@ public struct PriceTable: Sendable, Hashable {
     public var models: [String: Model]
     /// Model name or alias → the model's name.
     private var names: [String: String]
+    /// Host → region name (the parser refuses a host in two regions).
+    private var regionOfHost: [String: String]
     /// SHA-256 of the file, for `/airlock/prices` and change detection.
     public var version: String
 
@@ -72,8 +74,7 @@ public struct PriceTable: Sendable, Hashable {
 
     /// The region whose `hosts` include `host` (case-insensitive).
     public func region(forHost host: String) -> Region? {
-        let host = host.lowercased()
-        return regions.values.sorted { $0.name < $1.name }.first { $0.hosts.contains(host) }
+        regionOfHost[host.lowercased()].flatMap { regions[$0] }
     }
 
     /// What `usage` costs for `model` in `region`: the tier is chosen by the request's whole input (`promptTokens`,
@@ -152,5 +153,8 @@ extension PriceTable {
             for alias in model.aliases { names[alias] = model.name }
         }
         self.names = names
+        var regionOfHost: [String: String] = [:]
+        for region in regions.values { for host in region.hosts { regionOfHost[host] = region.name } }
+        self.regionOfHost = regionOfHost
     }
 }

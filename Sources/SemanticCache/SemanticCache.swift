@@ -315,7 +315,7 @@ public final class SemanticCache: Service, Sendable {
         ]
         if vectorSets != nil {
             return await storeInVectorSet(
-                key, id: id, vector: vector, fields: fields, ttlMilliseconds: ttlMilliseconds, now: now,
+                key, id: id, vectorBytes: vectorBytes, fields: fields, ttlMilliseconds: ttlMilliseconds, now: now,
                 expiresAt: expiresAt)
         }
         let storeCommand = RedisCommand(
@@ -357,7 +357,7 @@ public final class SemanticCache: Service, Sendable {
     /// The vector-set backend's store: the entry, its LRU rank, its vector and its expiry in one script; nothing
     /// in this process, nothing on the stream (no replica keeps an index to update).
     private func storeInVectorSet(
-        _ key: CacheKey, id: String, vector: [Float], fields: [any RedisArgumentConvertible], ttlMilliseconds: Int64,
+        _ key: CacheKey, id: String, vectorBytes: [UInt8], fields: [any RedisArgumentConvertible], ttlMilliseconds: Int64,
         now: Int64, expiresAt: Int64
     ) async -> CacheStoreResult {
         let command = RedisCommand(
@@ -365,7 +365,7 @@ public final class SemanticCache: Service, Sendable {
             [
                 CacheScripts.storeWithVectorSet, 4, entryKey(key.namespace, id), lruKey(key.namespace),
                 vectorSetKey(key.namespace), expiryKey(key.namespace), Int(max(1, ttlMilliseconds)), Int(now), id,
-                configuration.maxEntriesPerNamespace, entryKeyPrefix(key.namespace), VectorSetIndex.bytes(vector),
+                configuration.maxEntriesPerNamespace, entryKeyPrefix(key.namespace), vectorBytes,
                 VectorSetIndex.attributes(text: key.text, expiresAtMilliseconds: expiresAt), Int(expiresAt),
             ] + fields)
         let reply: RedisReply

@@ -114,10 +114,8 @@ struct RequestRecord: Sendable {
                         prompt: $0.promptTokens, completion: $0.completionTokens,
                         cached: $0.cachedTokens + $0.cacheCreationTokens, reasoning: $0.reasoningTokens)
                 },
-                cost: cost.map { RequestSummary.Amount(currency: $0.currency, picos: $0.picos) },
-                saved: avoidedReason == "cache_hit" ? avoidedCost.map { RequestSummary.Amount(currency: $0.currency, picos: $0.picos) } : nil,
-                savedEstimate: avoidedReason == "blocked_prompt_estimate"
-                    ? avoidedCost.map { RequestSummary.Amount(currency: $0.currency, picos: $0.picos) } : nil,
+                cost: cost, saved: avoidedReason == "cache_hit" ? avoidedCost : nil,
+                savedEstimate: avoidedReason == "blocked_prompt_estimate" ? avoidedCost : nil,
                 spendModel: usage != nil ? spendModel : avoidedModel, tenant: tenant))
     }
 

@@ -84,10 +84,9 @@ public struct CompiledLexicalRule: Sendable {
     public let definition: RuleDefinition
     public let pack: String
     public var id: String { definition.id }
-    let cues: [Pattern]
-    let openingCueWeights: [Double]
-    let bodyCueWeights: [Double]
-    let gramWeights: [String: Double]
+    let cues: [(id: String, pattern: Pattern)]
+    /// The weight of every named feature but the length.
+    let weights: [String: Double]
     let lengthWeight: Double
     let bias: Double
     let threshold: Double
@@ -98,13 +97,13 @@ public struct CompiledLexicalRule: Sendable {
         self.definition = definition
         self.pack = pack
         var errors: [InspectionError] = []
-        var cues: [Pattern] = []
+        var cues: [(id: String, pattern: Pattern)] = []
         for cue in definition.cues {
             do {
                 cues.append(
-                    try Pattern(
+                    (cue.id, try Pattern(
                         cue.pattern.text, options: definition.caseInsensitive ? [.caseInsensitive] : [],
-                        limits: limits))
+                        limits: limits)))
             } catch {
                 errors.append(
                     InspectionError(
@@ -120,28 +119,18 @@ public struct CompiledLexicalRule: Sendable {
                         file: definition.location.file, line: definition.location.line, ruleID: definition.id)
                 ])
         }
-        let cueIndex = Dictionary(uniqueKeysWithValues: definition.cues.enumerated().map { ($1.id, $0) })
-        var opening = [Double?](repeating: nil, count: definition.cues.count)
-        var body = [Double?](repeating: nil, count: definition.cues.count)
-        var grams: [String: Double] = [:]
-        var length: Double?
-        var unknown: [String] = []
-        for (name, weight) in zip(features, classifier.model.weights) {
-            let weight = Double(weight)
-            if name.hasPrefix("w:") {
-                grams[name] = weight
-            } else if name == LexicalFeatures.lengthFeature {
-                length = weight
-            } else if name.hasPrefix("opening:"), let index = cueIndex[String(name.dropFirst(8))] {
-                opening[index] = weight
-            } else if name.hasPrefix("body:"), let index = cueIndex[String(name.dropFirst(5))] {
-                body[index] = weight
-            } else {
-                unknown.append(name)
-            }
+        let named = Set(features)
+        let cueIDs = Set(definition.cues.map(\.id))
+        let length = zip(features, classifier.model.weights).first { $0.0 == LexicalFeatures.lengthFeature }
+            .map { Double($0.1) }
+        let unknown = features.filter { name in
+            !(name.hasPrefix("w:") || name == LexicalFeatures.lengthFeature
+                || (name.hasPrefix("opening:") && cueIDs.contains(String(name.dropFirst(8))))
+                || (name.hasPrefix("body:") && cueIDs.contains(String(name.dropFirst(5)))))
         }
-        let unweighted = definition.cues.indices.filter { opening[$0] == nil || body[$0] == nil }
-            .map { definition.cues[$0].id }
+        let unweighted = definition.cues.map(\.id).filter {
+            !named.contains("opening:" + $0) || !named.contains("body:" + $0)
+        }
         if !unknown.isEmpty || !unweighted.isEmpty || length == nil {
             var problems: [String] = []
             if !unknown.isEmpty {
@@ -160,9 +149,9 @@ public struct CompiledLexicalRule: Sendable {
         }
         guard errors.isEmpty else { throw RuleLoadFailure(errors) }
         self.cues = cues
-        self.openingCueWeights = opening.map { $0 ?? 0 }
-        self.bodyCueWeights = body.map { $0 ?? 0 }
-        self.gramWeights = grams
+        self.weights = Dictionary(
+            zip(features, classifier.model.weights.map(Double.init)).filter { $0.0 != LexicalFeatures.lengthFeature },
+            uniquingKeysWith: { first, _ in first })
         self.lengthWeight = length ?? 0
         self.bias = classifier.model.bias
         self.threshold = classifier.threshold
@@ -170,14 +159,8 @@ public struct CompiledLexicalRule: Sendable {
 
     /// The classifier's probability that `text` is a refusal. A cue that hits a match limit counts as absent.
     public func probability(_ text: String) -> Double {
-        let body = LexicalFeatures.body(of: text)
-        let opening = LexicalFeatures.opening(ofBody: body)
         var sum = bias + lengthWeight * LexicalFeatures.logLength(text)
-        for gram in LexicalFeatures.grams(opening: opening) { sum += gramWeights[gram] ?? 0 }
-        for (index, cue) in cues.enumerated() {
-            if openingCueWeights[index] != 0, (try? cue.matches(opening)) == true { sum += openingCueWeights[index] }
-            if bodyCueWeights[index] != 0, (try? cue.matches(body)) == true { sum += bodyCueWeights[index] }
-        }
+        for feature in LexicalFeatures.present(in: text, cues: cues) { sum += weights[feature] ?? 0 }
         return LogisticClassifier.sigmoid(sum)
     }
 
@@ -189,10 +172,9 @@ public struct CompiledLexicalRule: Sendable {
 }
 
 extension LexicalFeatures {
-    /// The feature values of `text` for a rule's cues, in the order `names` lists them (training).
-    public static func vector(
-        _ text: String, names: [String], cues: [(id: String, pattern: Pattern)]
-    ) -> [Float] {
+    /// The binary features `text` has (every `w:` gram of its opening, and `opening:`/`body:` for each cue that
+    /// matches): what training and scoring both read.
+    public static func present(in text: String, cues: [(id: String, pattern: Pattern)]) -> Set<String> {
         let body = body(of: text)
         let opening = opening(ofBody: body)
         var present = grams(opening: opening)
@@ -200,6 +182,14 @@ extension LexicalFeatures {
             if (try? cue.pattern.matches(opening)) == true { present.insert("opening:" + cue.id) }
             if (try? cue.pattern.matches(body)) == true { present.insert("body:" + cue.id) }
         }
+        return present
+    }
+
+    /// The feature values of `text` for a rule's cues, in the order `names` lists them (training).
+    public static func vector(
+        _ text: String, names: [String], cues: [(id: String, pattern: Pattern)]
+    ) -> [Float] {
+        let present = present(in: text, cues: cues)
         let length = Float(logLength(text))
         return names.map { $0 == lengthFeature ? length : (present.contains($0) ? 1 : 0) }
     }

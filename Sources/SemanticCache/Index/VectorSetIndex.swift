@@ -104,14 +104,6 @@ public struct VectorSetIndex: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Little-endian float32, as `VADD … FP32` and `VSIM … FP32` read a vector.
-    static func bytes(_ vector: [Float]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(vector.count * 4)
-        for value in vector {
-            let bits = value.bitPattern.littleEndian
-            bytes += [UInt8(bits & 0xFF), UInt8((bits >> 8) & 0xFF), UInt8((bits >> 16) & 0xFF), UInt8(bits >> 24)]
-        }
-        return bytes
-    }
+    /// Little-endian float32, as `VADD … FP32` and `VSIM … FP32` read a vector: the entry's own `v` bytes.
+    static func bytes(_ vector: [Float]) -> [UInt8] { EntryCodec.vectorBytes(vector) }
 }
