@@ -150,27 +150,43 @@ public final class SemanticCache: Service, Sendable {
 
     private func lookupLayers(_ key: CacheKey, vector: [Float]?, threshold: Float) async -> CacheLookup {
         let now = time.unixMilliseconds
-        switch await fetch(namespace: key.namespace, id: key.exactID, now: now) {
+        let semantic = configuration.semanticScripts.contains(key.script)
+        // With vector sets, the exact lookup and the set's size go in one round trip.
+        let exact: Fetched
+        var members: Int?
+        if let vectorSets, semantic {
+            let replies: [RedisReply]
+            do {
+                replies = try await redis.pipeline([
+                    fetchCommand(namespace: key.namespace, id: key.exactID, now: now),
+                    RedisCommand("VCARD", vectorSets.key(key.namespace)),
+                ])
+            } catch {
+                logger.debug("cache lookup bypassed", metadata: ["error": "\(error)"])
+                return .bypass(.redisUnavailable)
+            }
+            exact = await fetched(replies[0], namespace: key.namespace, id: key.exactID)
+            // An exact hit is served even if the set cannot be read; otherwise that is a bypass (below).
+            members = replies[1].integer.map { Int($0) } ?? -1
+            if members == -1, case .absent = exact {
+                logger.debug("cache lookup bypassed", metadata: ["error": "VCARD: \(replies[1])"])
+                return .bypass(.redisUnavailable)
+            }
+        } else {
+            exact = await fetch(namespace: key.namespace, id: key.exactID, now: now)
+        }
+        switch exact {
         case .failed(let reason): return .bypass(reason)
         case .found(let entry): return .hit(CacheHit(entry: entry, similarity: 1, layer: .exact))
         case .absent: break
         }
         // A script the model cannot judge is served exactly or not at all.
-        guard configuration.semanticScripts.contains(key.script) else {
+        guard semantic else {
             statistics.exactOnlyLookups.add(1, ordering: .relaxed)
             return .miss(vector: nil)
         }
         // Nothing to compare with: skip the embedding (the store that follows embeds once).
-        if let vectorSets {
-            do {
-                if try await vectorSets.count(namespace: key.namespace) == 0 { return .miss(vector: vector) }
-            } catch {
-                logger.debug("cache lookup bypassed", metadata: ["error": "\(error)"])
-                return .bypass(.redisUnavailable)
-            }
-        } else if index.count(namespace: key.namespace) == 0 {
-            return .miss(vector: vector)
-        }
+        if (members ?? index.count(namespace: key.namespace)) == 0 { return .miss(vector: vector) }
         // Nothing this long is stored, so nothing could match it by meaning: no embedding (whose tokenizer would
         // read the whole text) for a prompt past the bound.
         if key.text.utf8.count > configuration.maxStoredTextBytes { return .miss(vector: nil) }
@@ -239,15 +255,25 @@ public final class SemanticCache: Service, Sendable {
     private func fetch(namespace: String, id: String, now: Int64) async -> Fetched {
         let reply: RedisReply
         do {
-            let keys: [any RedisArgumentConvertible] =
-                vectorSets == nil
-                ? [2, entryKey(namespace, id), lruKey(namespace)]
-                : [4, entryKey(namespace, id), lruKey(namespace), vectorSetKey(namespace), expiryKey(namespace)]
-            reply = try await redis.execute(RedisCommand("EVAL", [CacheScripts.hit] + keys + [Int(now), id]))
+            reply = try await redis.execute(fetchCommand(namespace: namespace, id: id, now: now))
         } catch {
             logger.debug("cache lookup bypassed", metadata: ["error": "\(error)"])
             return .failed(.redisUnavailable)
         }
+        return await fetched(reply, namespace: namespace, id: id)
+    }
+
+    /// The `hit` script for one entry (with the vector-set backend's sets, so an entry found gone leaves them).
+    private func fetchCommand(namespace: String, id: String, now: Int64) -> RedisCommand {
+        let keys: [any RedisArgumentConvertible] =
+            vectorSets == nil
+            ? [2, entryKey(namespace, id), lruKey(namespace)]
+            : [4, entryKey(namespace, id), lruKey(namespace), vectorSetKey(namespace), expiryKey(namespace)]
+        return RedisCommand("EVAL", [CacheScripts.hit] + keys + [Int(now), id])
+    }
+
+    /// Reads the `hit` script's reply.
+    private func fetched(_ reply: RedisReply, namespace: String, id: String) async -> Fetched {
         guard let fields = reply.fieldMap else { return .failed(.redisUnavailable) }
         if fields.isEmpty {
             if index.contains(namespace: namespace, id: id) {
@@ -354,30 +380,39 @@ public final class SemanticCache: Service, Sendable {
         return .stored(id: id)
     }
 
-    /// The vector-set backend's store: the entry, its LRU rank, its vector and its expiry in one script; nothing
-    /// in this process, nothing on the stream (no replica keeps an index to update).
+    /// The vector-set backend's store: the entry, its LRU rank and its expiry in one script, then its vector with
+    /// `VADD … CAS` in the same pipeline (Redis searches the new member's neighbours on a thread of its own and only
+    /// links it on the main thread); nothing in this process, nothing on the stream (no replica keeps an index).
+    /// Should the `VADD` fail, the entry still answers exact lookups until it expires; it is counted as a failed store.
     private func storeInVectorSet(
         _ key: CacheKey, id: String, vectorBytes: [UInt8], fields: [any RedisArgumentConvertible], ttlMilliseconds: Int64,
         now: Int64, expiresAt: Int64
     ) async -> CacheStoreResult {
-        let command = RedisCommand(
+        let script = RedisCommand(
             "EVAL",
             [
                 CacheScripts.storeWithVectorSet, 4, entryKey(key.namespace, id), lruKey(key.namespace),
                 vectorSetKey(key.namespace), expiryKey(key.namespace), Int(max(1, ttlMilliseconds)), Int(now), id,
-                configuration.maxEntriesPerNamespace, entryKeyPrefix(key.namespace), vectorBytes,
-                VectorSetIndex.attributes(text: key.text, expiresAtMilliseconds: expiresAt), Int(expiresAt),
+                configuration.maxEntriesPerNamespace, entryKeyPrefix(key.namespace), Int(expiresAt),
             ] + fields)
-        let reply: RedisReply
+        let add = VectorSetIndex.addCommand(
+            key: vectorSetKey(key.namespace), id: id, vectorBytes: vectorBytes, text: key.text,
+            expiresAtMilliseconds: expiresAt)
+        let replies: [RedisReply]
         do {
-            reply = try await redis.execute(command)
+            replies = try await redis.pipeline([script, add])
         } catch {
             statistics.storeFailures.add(1, ordering: .relaxed)
             logger.debug("cache store failed", metadata: ["error": "\(error)"])
             return .failed("redis: \(error)")
         }
+        if let message = replies[0].errorMessage ?? replies[1].errorMessage {
+            statistics.storeFailures.add(1, ordering: .relaxed)
+            logger.warning("cache store refused", metadata: ["error": "\(message)"])
+            return .failed("redis: \(message)")
+        }
         statistics.stores.add(1, ordering: .relaxed)
-        let evicted = (reply.array ?? []).count
+        let evicted = (replies[0].array ?? []).count
         if evicted > 0 { statistics.evictions.add(evicted, ordering: .relaxed) }
         return .stored(id: id)
     }

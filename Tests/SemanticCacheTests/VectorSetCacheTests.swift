@@ -126,6 +126,25 @@ import TimeSource
         }
     }
 
+    /// The vector goes in with `VADD … CAS` after the entry's script: when Redis refuses it, the store is counted as
+    /// failed and the entry still answers exact lookups; semantic lookups of that namespace are bypassed, not wrong.
+    @Test func aRefusedVectorFailsTheStoreAndExactHitsRemain() async throws {
+        try await Self.withCache { cache, _, redis in
+            let key = Base.key("Define entropy.")
+            // Something that is not a vector set under the set's key: VADD and VCARD answer WRONGTYPE.
+            let setKey = "airlock:{\(key.namespace)}:vs"
+            _ = try await redis.execute(RedisCommand("SET", setKey, "not a vector set")).checked()
+            guard case .failed(let reason) = await cache.store(key, completion: Base.answer) else {
+                Issue.record("expected the store to fail")
+                return
+            }
+            #expect(reason.contains("WRONGTYPE"))
+            #expect(cache.statistics.storeFailureCount == 1)
+            #expect(Base.layer(await cache.lookup(key)) == "exact")
+            #expect(Base.layer(await cache.lookup(Base.key("Please define entropy."))) == "bypass")
+        }
+    }
+
     @Test func aRedisRestartMeansBypassThenHitsAgain() async throws {
         try await Self.withCache { cache, server, _ in
             let key = Base.key("What is the speed of light?")

@@ -40,16 +40,21 @@ public struct VectorSetIndex: Sendable {
     public func add(
         namespace: String, id: String, vector: [Float], text: String, expiresAtMilliseconds: Int64
     ) async throws(RedisError) {
-        try await redis.execute(Self.addCommand(key: key(namespace), id: id, vector: vector, text: text,
-            expiresAtMilliseconds: expiresAtMilliseconds))
+        _ = try await redis.execute(
+            Self.addCommand(
+                key: key(namespace), id: id, vectorBytes: Self.bytes(vector), text: text,
+                expiresAtMilliseconds: expiresAtMilliseconds)
+        ).checked()
     }
 
-    /// `VADD key FP32 <vector> id Q8 SETATTR {"t":…,"x":…}` (for pipelines and scripts).
+    /// `VADD key FP32 <vector> id CAS Q8 SETATTR {"t":…,"x":…}`. `CAS`: the new member's neighbours are searched on
+    /// a Redis thread, off the main thread (measured on Redis 8.2.3, 2 cores, random 384-dimension vectors: 1.1 ms
+    /// against 2.5 ms a store at 20k–50k members, with four connections storing).
     public static func addCommand(
-        key: String, id: String, vector: [Float], text: String, expiresAtMilliseconds: Int64
+        key: String, id: String, vectorBytes: [UInt8], text: String, expiresAtMilliseconds: Int64
     ) -> RedisCommand {
         RedisCommand(
-            "VADD", key, "FP32", Self.bytes(vector), id, "Q8", "SETATTR",
+            "VADD", key, "FP32", vectorBytes, id, "CAS", "Q8", "SETATTR",
             Self.attributes(text: text, expiresAtMilliseconds: expiresAtMilliseconds))
     }
 

@@ -39,16 +39,17 @@ enum CacheScripts {
         """
 
     /// The store of the vector-set backend. KEYS: entry, lru, vector set, expiry set. ARGV: ttl (ms), now (ms), id,
-    /// cap, entry key prefix, vector (FP32 bytes), attributes (JSON), expires at (ms), then field/value pairs.
-    /// As `store`, and the entry's vector joins the namespace's vector set (quantized to int8) and its expiry the
-    /// expiry set; an evicted entry leaves all four, so the index never holds what the cache no longer has.
+    /// cap, entry key prefix, expires at (ms), then field/value pairs. As `store`, and the entry's expiry joins the
+    /// expiry set; an evicted entry leaves all four sets, so the index never holds what the cache no longer has. The
+    /// vector itself is added by a `VADD … CAS` sent right after this script (not from it: inside a script the
+    /// insertion's neighbour search would run on Redis's main thread, 1–6 ms for every store at 50k–1M members,
+    /// during which Redis answers no one).
     static let storeWithVectorSet = """
         redis.call('DEL', KEYS[1])
-        redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+        redis.call('HSET', KEYS[1], unpack(ARGV, 7))
         redis.call('PEXPIRE', KEYS[1], ARGV[1])
         redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-        redis.call('VADD', KEYS[3], 'FP32', ARGV[6], ARGV[3], 'Q8', 'SETATTR', ARGV[7])
-        redis.call('ZADD', KEYS[4], ARGV[8], ARGV[3])
+        redis.call('ZADD', KEYS[4], ARGV[6], ARGV[3])
         for i = 2, 4 do
           if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
         end
