@@ -102,6 +102,13 @@ func unitVector<G: RandomNumberGenerator>(_ dimensions: Int, using generator: in
 /// A line on standard output, unbuffered (the 1M fill takes long: each size's line shows when it is measured).
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
+/// Redis's `used_memory_human` (entries, sets and, with vector sets, the index).
+func redisMemory(_ redis: RedisClient) async -> String {
+    guard let info = try? await redis.execute(RedisCommand("INFO", "memory")).string else { return "?" }
+    return info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory_human:") }
+        .map { String($0.dropFirst("used_memory_human:".count)) } ?? "?"
+}
+
 func residentMegabytes() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
         let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
@@ -189,7 +196,7 @@ enum CacheBenchmark {
                     format: "%7d  %8.3f / %6.3f          %8.3f / %6.3f            %7.3f / %6.3f    %6.0f (+%.0f)   neighbour found %d/300",
                     stored, percentile(exact, 0.5), percentile(exact, 0.99), percentile(semantic, 0.5),
                     percentile(semantic, 0.99), percentile(miss, 0.5), percentile(miss, 0.99), rss, rss - baseline,
-                    300 - semanticMisses))
+                    300 - semanticMisses) + "   Redis used_memory \(await redisMemory(redis))")
         }
         _ = try? await cache.delete(.all)
     }

@@ -205,7 +205,7 @@ extension EvalCacheCommand {
         }
         let storeKeys = entries.map(key)
         let storeVectors = try await cache.embed(storeKeys)
-        try await forEachConcurrently(storeKeys.indices) { index in
+        _ = try await forEachConcurrently(storeKeys.indices) { index in
             let answer = CachedCompletion(model: "eval", content: "\(index)", finishReason: "stop")
             _ = await cache.store(storeKeys[index], completion: answer, vector: storeVectors[index])
             return ()

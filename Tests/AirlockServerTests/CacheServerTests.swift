@@ -164,7 +164,7 @@ import Upstream
             #expect(airlock.server.cache?.indexBackend == .local)
         }
         do {
-            try await AirlockHarness.withRunning(
+            _ = try await AirlockHarness.withRunning(
                 environment: ["AIRLOCK_CACHE_INDEX": "redis"], redisURL: redis7.url, cache: true
             ) { _ in Issue.record("started with cache.index redis on Redis 7") }
         } catch let error as AirlockStartupError {
