@@ -22,6 +22,7 @@ deps:
 models:
 	@bash scripts/fetch-model.sh
 	@bash scripts/fetch-e5.sh
+	@bash scripts/fetch-lac.sh
 
 # Redis 8 (vector sets) for the `redis` semantic-index backend's tests: pinned and sha256-checked, into .tools/.
 redis8:

@@ -52,6 +52,8 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
+        // Named-entity recognition run natively (LAC for Chinese), for the PII rules.
+        .target(name: "NamedEntities", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
         .target(
             name: "Embeddings",
             dependencies: [
@@ -182,7 +184,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "InspectionBenchmark",
-            dependencies: ["Inspection", "Embeddings"],
+            dependencies: ["Inspection", "Embeddings", "NamedEntities", "COpenBLAS"],
             path: "Benchmarks/InspectionBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -218,6 +220,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "NamedEntitiesTests", dependencies: ["NamedEntities", "AirlockTestSupport"],
+            exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EmbeddingsTests", dependencies: ["Embeddings", "CQuantKernels", "Upstream", "QwenEmulator", "AirlockTestSupport"], swiftSettings: swiftSettings),
         // What every suite shares: a race-free redis-server, one `eventually`, the model loaded once, services run

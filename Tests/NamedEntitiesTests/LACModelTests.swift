@@ -1,0 +1,66 @@
+import AirlockTestSupport
+import Foundation
+import Testing
+
+@testable import NamedEntities
+
+/// LAC run natively against LAC's own segmenter and reader (`scripts/ner/make_lac_fixture.py`, which imports them from
+/// the sdist) and a numpy transcription of its network: the same segments, ids and tags for every fixture text.
+@Suite struct LACModelTests {
+    struct Fixture: Decodable {
+        struct Case: Decodable {
+            var text: String
+            var segments: [String]
+            var ids: [Int]
+            var lengths: [Int]
+            var tags: [String]
+        }
+        var cases: [Case]
+    }
+
+    static let directory =
+        ProcessInfo.processInfo.environment["AIRLOCK_LAC_DIR"] ?? Repository.path("models/lac-2.1.2")
+    static let model = Result { try LACModel(directory: directory) }
+    static let fixture = Result {
+        try JSONDecoder().decode(
+            Fixture.self,
+            from: Data(
+                contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                    .appendingPathComponent("Fixtures/lac-reference.json")))
+    }
+
+    @Test func segmentsIdsAndTagsMatchTheReference() throws {
+        let model = try Self.model.get()
+        let cases = try Self.fixture.get().cases
+        #expect(cases.count == 30)
+        for reference in cases {
+            #expect(model.segmenter.cut(reference.text) == reference.segments, "\(reference.text)")
+            let units = model.units(reference.text)
+            #expect(units.map(\.id) == reference.ids, "\(reference.text)")
+            #expect(units.map(\.length) == reference.lengths, "\(reference.text)")
+            #expect(model.tagIDs(units).map { model.tags[$0] } == reference.tags, "\(reference.text)")
+        }
+    }
+
+    @Test func wordsCarryTheirClassAndSpan() throws {
+        let model = try Self.model.get()
+        let text = "我叫李晓梅，住在上海市浦东新区。"
+        let words = model.words(text)
+        let scalars = Array(text.unicodeScalars)
+        for word in words {
+            var slice = String.UnicodeScalarView()
+            slice.append(contentsOf: scalars[word.start..<(word.start + word.length)])
+            #expect(String(slice) == word.text)
+        }
+        #expect(words.map(\.text).joined() == text)
+        #expect(words.contains(Word(tag: "PER", text: "李晓梅", start: 2, length: 3)))
+        #expect(words.contains { $0.tag == "LOC" && $0.text.hasPrefix("上海") })
+        #expect(model.words("").isEmpty)
+    }
+
+    typealias Word = LACModel.Word
+
+    @Test func aDirectoryWithoutTheModelIsAClearError() {
+        #expect(throws: (any Error).self) { try LACModel(directory: "/nonexistent/lac") }
+    }
+}
