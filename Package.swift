@@ -184,8 +184,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "InspectionBenchmark",
-            dependencies: ["Inspection", "Embeddings", "NamedEntities", "COpenBLAS"],
+            dependencies: ["Inspection", "Embeddings"],
             path: "Benchmarks/InspectionBenchmark",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "NERBenchmark",
+            dependencies: ["NamedEntities", "COpenBLAS"],
+            path: "Benchmarks/NERBenchmark",
             swiftSettings: swiftSettings
         ),
 

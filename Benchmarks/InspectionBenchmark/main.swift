@@ -1,9 +1,7 @@
-import COpenBLAS
 import Embeddings
 import Foundation
 import Inspection
 import Logging
-import NamedEntities
 
 // Inspection benchmarks (not tests): a 2 KB prompt through the shipped regex packs, p50/p99; semantic packs
 // separately (with the local model); and the output scanner's cost per streamed chunk.
@@ -201,29 +199,4 @@ if FileManager.default.fileExists(atPath: modelDirectory + "/model.safetensors")
     embedder.shutdown()
 } else {
     print("semantic packs: skipped (no model at \(modelDirectory); run scripts/fetch-model.sh)")
-}
-
-// Chinese named entities (LAC, for the PII rules to come): a 2 KB prompt of names, places and organisations, one thread.
-let lacDirectory = "models/lac-2.1.2"
-if FileManager.default.fileExists(atPath: lacDirectory + "/model/word_emb") {
-    openblas_set_num_threads(1)
-    let lac = try LACModel(directory: lacDirectory)
-    let sentences = [
-        "张伟住在北京市海淀区中关村大街27号，他在腾讯公司工作。", "请把包裹寄到广东省深圳市南山区科技园南区高新南一道8号，收件人陈建国。",
-        "华为技术有限公司的总部位于深圳，北京大学的刘教授也去过。", "明天下午三点，王小明在上海浦东新区世纪大道100号等你。",
-    ]
-    var chinese = ""
-    var index = 0
-    while chinese.utf8.count < 2048 {
-        chinese += sentences[index % sentences.count]
-        index += 1
-    }
-    let units = lac.units(chinese).count
-    let result = measure(100) { _ = lac.words(chinese) }
-    print(
-        String(
-            format: "LAC named entities, %d-byte Chinese prompt (%d characters, %d units): p50 %.2f ms  p99 %.2f ms (1 thread)",
-            chinese.utf8.count, chinese.count, units, result.p50 / 1000, result.p99 / 1000))
-} else {
-    print("LAC named entities: skipped (no model at \(lacDirectory); run scripts/fetch-lac.sh)")
 }

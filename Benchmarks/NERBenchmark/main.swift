@@ -1,0 +1,43 @@
+// Named-entity benchmark (not a test): LAC on a 2 KB Chinese prompt of names, places and organisations, on one
+// thread, p50/p99, and where its time goes. Run by Benchmarks/bench-ner.sh in release mode.
+import COpenBLAS
+import Foundation
+import NamedEntities
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func measure(_ iterations: Int, _ body: () -> Void) -> (p50: Double, p99: Double) {
+    for _ in 0..<20 { body() }
+    let clock = ContinuousClock()
+    let samples = (0..<iterations).map { _ in milliseconds(clock.measure(body)) }.sorted()
+    return (samples[samples.count / 2], samples[min(samples.count - 1, samples.count * 99 / 100)])
+}
+
+let directory = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "models/lac-2.1.2"
+guard FileManager.default.fileExists(atPath: directory + "/model/word_emb") else {
+    print("LAC: no model at \(directory); run scripts/fetch-lac.sh")
+    exit(1)
+}
+openblas_set_num_threads(1)
+let lac = try LACModel(directory: directory)
+let sentences = [
+    "张伟住在北京市海淀区中关村大街27号，他在腾讯公司工作。", "请把包裹寄到广东省深圳市南山区科技园南区高新南一道8号，收件人陈建国。",
+    "华为技术有限公司的总部位于深圳，北京大学的刘教授也去过。", "明天下午三点，王小明在上海浦东新区世纪大道100号等你。",
+]
+var chinese = ""
+var index = 0
+while chinese.utf8.count < 2048 {
+    chinese += sentences[index % sentences.count]
+    index += 1
+}
+let units = lac.units(chinese)
+let whole = measure(200) { _ = lac.words(chinese) }
+let segmenting = measure(200) { _ = lac.units(chinese) }
+let network = measure(200) { _ = lac.tagIDs(units) }
+print(
+    String(
+        format: "LAC, %d-byte Chinese prompt (%d characters, %d units), 1 thread: p50 %.2f ms  p99 %.2f ms (budget 10 ms)",
+        chinese.utf8.count, chinese.count, units.count, whole.p50, whole.p99))
+print(String(format: "  of which segmenting and ids: p50 %.2f ms; the network and the CRF: p50 %.2f ms", segmenting.p50, network.p50))
