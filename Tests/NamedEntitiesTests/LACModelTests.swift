@@ -60,6 +60,25 @@ import Testing
 
     typealias Word = LACModel.Word
 
+    /// The eight-lane exponential the GRU's activations use, against Foundation's `exp` over the range they see and
+    /// at the clamps.
+    @Test func exp8IsWithinTwoMillionthsOfExp() {
+        var worst: Float = 0
+        for step in 0..<4000 {
+            let base = -40 + Float(step) * 0.02
+            let lanes = SIMD8<Float>((0..<8).map { base + Float($0) * 0.0025 })
+            let fast = LACModel.exp8(lanes)
+            for lane in 0..<8 {
+                let exact = exp(Double(lanes[lane]))
+                worst = max(worst, Float(abs(Double(fast[lane]) - exact) / exact))
+            }
+        }
+        #expect(worst < 2e-7, "worst relative error \(worst)")
+        let clamped = LACModel.exp8(SIMD8(repeating: -1000))
+        #expect(clamped[0] > 0 && clamped[0] < 1e-37)
+        #expect(LACModel.exp8(SIMD8(repeating: 1000))[0].isFinite)
+    }
+
     @Test func aDirectoryWithoutTheModelIsAClearError() {
         #expect(throws: (any Error).self) { try LACModel(directory: "/nonexistent/lac") }
     }
