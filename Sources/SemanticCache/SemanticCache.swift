@@ -154,21 +154,21 @@ public final class SemanticCache: Service, Sendable {
         // With vector sets, the exact lookup and the set's size go in one round trip.
         let exact: Fetched
         var members: Int?
-        if let vectorSets, semantic {
+        if vectorSets != nil, semantic {
             let replies: [RedisReply]
             do {
                 replies = try await redis.pipeline([
                     fetchCommand(namespace: key.namespace, id: key.exactID, now: now),
-                    RedisCommand("VCARD", vectorSets.key(key.namespace)),
+                    RedisCommand("VCARD", vectorSetKey(key.namespace)),
                 ])
             } catch {
                 logger.debug("cache lookup bypassed", metadata: ["error": "\(error)"])
                 return .bypass(.redisUnavailable)
             }
             exact = await fetched(replies[0], namespace: key.namespace, id: key.exactID)
-            // An exact hit is served even if the set cannot be read; otherwise that is a bypass (below).
-            members = replies[1].integer.map { Int($0) } ?? -1
-            if members == -1, case .absent = exact {
+            // An exact hit is served even if the set cannot be read; otherwise that is a bypass.
+            members = replies[1].integer.map { Int($0) }
+            if members == nil, case .absent = exact {
                 logger.debug("cache lookup bypassed", metadata: ["error": "VCARD: \(replies[1])"])
                 return .bypass(.redisUnavailable)
             }
@@ -638,7 +638,9 @@ public final class SemanticCache: Service, Sendable {
 
     private func lruKey(_ namespace: String) -> String { "\(configuration.keyPrefix):{\(namespace)}:lru" }
 
-    private func vectorSetKey(_ namespace: String) -> String { "\(configuration.keyPrefix):{\(namespace)}:vs" }
+    private func vectorSetKey(_ namespace: String) -> String {
+        VectorSetIndex.key(prefix: configuration.keyPrefix, namespace: namespace)
+    }
 
     /// The vector-set backend's expiry set: ids scored by when their entries expire.
     private func expiryKey(_ namespace: String) -> String { "\(configuration.keyPrefix):{\(namespace)}:x" }

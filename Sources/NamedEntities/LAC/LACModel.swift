@@ -37,12 +37,18 @@ public struct LACModel: Sendable {
     let dimensions: Int
     let hidden: Int
     let embedding: [Float]
-    /// Per GRU (forward 0, backward 1, forward 2, backward 3): input projection [in, 3H] and bias, recurrent weights
-    /// [H, 3H] as Paddle stores them (update/reset block [H, 2H] then candidate block [H, H]) and bias [3H].
-    let projections: [(weight: [Float], bias: [Float], inputs: Int)]
-    let recurrent: [(gates: [Float], candidate: [Float], bias: [Float])]
-    /// Per GRU: its input projection's bias plus its own (added to the projected inputs once).
-    let combinedBiases: [[Float]]
+    /// One GRU of the network (forward 0, backward 1, forward 2, backward 3).
+    struct GRU {
+        /// Input projection [inputs, 3H].
+        var projection: [Float]
+        var inputs: Int
+        /// The projection's bias plus the GRU's own [3H] (update, reset, candidate): added to the projected inputs once.
+        var bias: [Float]
+        /// Recurrent weights as Paddle stores them: the update/reset block [H, 2H], then the candidate block [H, H].
+        var gates: [Float]
+        var candidate: [Float]
+    }
+    let grus: [GRU]
     let emissionWeight: [Float]
     let emissionBias: [Float]
     /// CRF: start scores, end scores, transitions stored [to][from] (so Viterbi reads each tag's incoming scores in a
@@ -94,25 +100,17 @@ public struct LACModel: Sendable {
         let hidden = firstGRU.dims[0]
         guard hidden % 8 == 0 else { throw Failure.shape("gru_0.w_0", firstGRU.dims) }  // eight lanes at a time
         self.hidden = hidden
-        var projections: [(weight: [Float], bias: [Float], inputs: Int)] = []
-        var recurrent: [(gates: [Float], candidate: [Float], bias: [Float])] = []
-        for index in 0..<4 {
-            let inputs = index < 2 ? dimensions : 2 * hidden
-            projections.append(
-                (
-                    try tensor("fc_\(index).w_0", [inputs, 3 * hidden]).values,
-                    try tensor("fc_\(index).b_0", [3 * hidden]).values, inputs
-                ))
+        let embeddingWidth = words.dims[1]
+        grus = try (0..<4).map { index in
+            let inputs = index < 2 ? embeddingWidth : 2 * hidden
             let weights = try tensor("gru_\(index).w_0", [hidden, 3 * hidden]).values
-            recurrent.append(
-                (
-                    Array(weights[0..<(2 * hidden * hidden)]), Array(weights[(2 * hidden * hidden)...]),
-                    try tensor("gru_\(index).b_0", [1, 3 * hidden]).values
-                ))
+            let bias = zip(
+                try tensor("fc_\(index).b_0", [3 * hidden]).values, try tensor("gru_\(index).b_0", [1, 3 * hidden]).values
+            ).map { $0 + $1 }
+            return GRU(
+                projection: try tensor("fc_\(index).w_0", [inputs, 3 * hidden]).values, inputs: inputs, bias: bias,
+                gates: Array(weights[0..<(2 * hidden * hidden)]), candidate: Array(weights[(2 * hidden * hidden)...]))
         }
-        self.projections = projections
-        self.recurrent = recurrent
-        combinedBiases = (0..<4).map { index in zip(projections[index].bias, recurrent[index].bias).map { $0 + $1 } }
         emissionWeight = try tensor("fc_4.w_0", [2 * hidden, tags.count]).values
         emissionBias = try tensor("fc_4.b_0", [tags.count]).values
         let crf = try tensor("crfw", [tags.count + 2, tags.count]).values
@@ -167,14 +165,14 @@ public struct LACModel: Sendable {
             var merged = [Float](repeating: 0, count: count * 2 * hidden)
             for direction in 0..<2 {
                 let index = 2 * layer + direction
-                let projection = projections[index]
-                precondition(projection.inputs == inputs)
+                let layerGRU = grus[index]
+                precondition(layerGRU.inputs == inputs)
                 // x·W + b for every unit at once (b: the projection's bias and the GRU's own, added once per unit).
                 var projected = [Float](repeating: 0, count: count * width)
-                Self.fillRows(&projected, with: combinedBiases[index], count: count)
+                Self.fillRows(&projected, with: layerGRU.bias, count: count)
                 cblas_sgemm(
                     CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(width), Int32(inputs), 1, input,
-                    Int32(inputs), projection.weight, Int32(width), 1, &projected, Int32(width))
+                    Int32(inputs), layerGRU.projection, Int32(width), 1, &projected, Int32(width))
                 gru(projected, count: count, index: index, reverse: direction == 1, into: &merged, offset: direction * hidden)
             }
             input = merged
@@ -203,7 +201,8 @@ public struct LACModel: Sendable {
     private func gru(
         _ projected: [Float], count: Int, index: Int, reverse: Bool, into states: inout [Float], offset: Int
     ) {
-        let (gates, candidate, _) = recurrent[index]
+        let gates = grus[index].gates
+        let candidate = grus[index].candidate
         let width = 3 * hidden
         let hidden = hidden
         var state = [Float](repeating: 0, count: hidden)

@@ -27,7 +27,10 @@ public struct VectorSetIndex: Sendable {
     }
 
     /// The vector set of `namespace`.
-    public func key(_ namespace: String) -> String { "\(prefix):{\(namespace)}:vs" }
+    public func key(_ namespace: String) -> String { Self.key(prefix: prefix, namespace: namespace) }
+
+    /// The vector set of `namespace` under `prefix`.
+    public static func key(prefix: String, namespace: String) -> String { "\(prefix):{\(namespace)}:vs" }
 
     /// Whether the server has vector sets (`VADD` is a command it knows): Redis 8 and later.
     public static func isSupported(by redis: RedisClient) async throws(RedisError) -> Bool {
