@@ -11,6 +11,7 @@ import Glibc
 final class GuardStub: Sendable {
     let port: Int
     private let listener: Int32
+    private let listenerOpen = Mutex(true)
     private let requests = Atomic<Int>(0)
     private let bodies = Mutex<[String]>([])
 
@@ -47,7 +48,17 @@ final class GuardStub: Sendable {
         let thread = Thread { [self] in
             while true {
                 let client = accept(fd, nil, nil)
-                if client < 0 { return }
+                if client < 0 && errno == EINTR { continue }
+                if client < 0 {
+                    // Closed here, by the only thread that uses it, never by `stop()`: a descriptor closed while
+                    // this thread sleeps in a delay could be reused by the process for another server's listener,
+                    // and this `accept` would then take that server's connection and answer it as a guard.
+                    listenerOpen.withLock { open in
+                        close(fd)
+                        open = false
+                    }
+                    return
+                }
                 let request = Self.readRequest(client)
                 requests.add(1, ordering: .relaxed)
                 bodies.withLock { $0.append(request) }
@@ -62,9 +73,13 @@ final class GuardStub: Sendable {
         thread.start()
     }
 
+    /// Stops listening: the socket refuses connections from now on, and the serving thread's `accept` fails, so it
+    /// closes the socket and ends (after the delay of a request it is serving, if any).
     func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        // Under the lock the thread closes with: a descriptor it already closed may be another socket's now.
+        listenerOpen.withLock { open in
+            if open { shutdown(listener, Int32(SHUT_RDWR)) }
+        }
     }
 
     /// Reads the head and a Content-Length body; returns the body.
