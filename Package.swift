@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "Inspection",
             dependencies: [
-                "Patterns", "Embeddings", "Upstream", "Digest", "ChatWire",
+                "Patterns", "Embeddings", "Upstream", "Digest", "ChatWire", "NamedEntities",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -121,7 +121,7 @@ let package = Package(
             name: "AirlockServer",
             dependencies: [
                 "Upstream", "AirlockConfiguration", "Outcomes", "Embeddings", "FleetStats", "Redis", "SemanticCache",
-                "Inspection", "StreamPacing", "TimeSource", "ChatWire", "Pricing",
+                "Inspection", "StreamPacing", "TimeSource", "ChatWire", "Pricing", "NamedEntities",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -157,7 +157,7 @@ let package = Package(
             name: "airlock",
             dependencies: [
                 "AirlockServer", "AirlockConfiguration", "Embeddings", "Upstream", "SemanticCache", "Redis", "Inspection",
-                "FleetStats", "Digest", "Pricing", "ChatWire",
+                "FleetStats", "Digest", "Pricing", "ChatWire", "NamedEntities",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -237,7 +237,7 @@ let package = Package(
         .target(
             name: "AirlockTestSupport",
             dependencies: [
-                "Embeddings",
+                "Embeddings", "NamedEntities",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

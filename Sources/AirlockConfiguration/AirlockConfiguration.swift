@@ -138,6 +138,10 @@ public struct AirlockConfiguration: Sendable, Equatable {
         public var maxHoldbackBytes: Int
         /// The semantic rules' per-request inspection budget, in estimated tokens embedded.
         public var maxSemanticTokens = 8192
+        /// The NER model's directory (LAC 2.1.2, fetched by `make models`), loaded when an enabled rule is `kind: ner`.
+        public var nerModelDirectory = "models/lac-2.1.2"
+        /// The NER rules' per-request budget, in bytes of text the model reads.
+        public var maxEntityBytes = 64 * 1024
     }
 
     /// Tokens and money (`pricing.*`).

@@ -399,6 +399,17 @@ struct Setting: Sendable {
             "rules.max_semantic_tokens", env: "AIRLOCK_RULES_MAX_SEMANTIC_TOKENS", default: 8192, range: 256...1_000_000,
             \.rules.maxSemanticTokens),
         Setting(
+            "rules.ner_model_dir", env: ["AIRLOCK_RULES_NER_MODEL_DIR"], default: "models/lac-2.1.2",
+            expected: "the directory of the NER model (LAC 2.1.2: model/ and conf/; make models fetches it)",
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty else { return false }
+                config.rules.nerModelDirectory = raw
+                return true
+            }, render: { $0.rules.nerModelDirectory }),
+        .count(
+            "rules.max_ner_bytes", env: "AIRLOCK_RULES_MAX_NER_BYTES", default: 65536, range: 1024...16_777_216,
+            \.rules.maxEntityBytes),
+        Setting(
             "embedding.backend", env: ["AIRLOCK_EMBEDDING_BACKEND"], default: "local",
             expected: "local (the native all-MiniLM-L6-v2) or remote (an OpenAI-compatible /embeddings endpoint)",
             apply: { raw, config in

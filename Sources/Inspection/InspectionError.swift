@@ -27,10 +27,12 @@ public struct InspectionError: Error, Sendable, Equatable, CustomStringConvertib
         /// The guard endpoint failed, timed out or answered in an unexpected form.
         public static let guardFailed = Code("guard_failed")
         /// A prompt or answer is longer than a model-based rule judges in full (`maxSemanticPieces`,
-        /// `maxGuardWindows`).
+        /// `maxGuardWindows`, `maxEntityBytes`).
         public static let textTooLong = Code("text_too_long")
         /// The guard endpoint did not answer in time.
         public static let guardTimeout = Code("guard_timeout")
+        /// An NER rule is enabled but the NER model was not loaded.
+        public static let nerUnavailable = Code("ner_unavailable")
     }
 
     public var code: Code

@@ -5,6 +5,12 @@ import Patterns
 /// which the oldest held text is released). Output rules are applied (tokenize acts as redact), then the prompt's
 /// placeholders are restored, including a placeholder split across chunks.
 ///
+/// NER rules read whole sentences: text after the last sentence end (。！？；!?; a line break, or `.` before a space)
+/// is held until its sentence ends, so that a name or an address split across chunks is read whole. The hold is
+/// bounded like the patterns' one: once more than `maxHoldbackBytes` wait without a sentence end, everything held is
+/// read and released, and only an entity touching the end of what has arrived stays held (it may go on); an entity
+/// longer than the bound can be cut there.
+///
 /// One scanner per stream, used from one task; not Sendable. Regex rules only: semantic and guard rules need the
 /// whole answer (`RuleSet.inspectOutput`).
 public final class OutputScanner {
@@ -38,6 +44,8 @@ public final class OutputScanner {
     private var finished = false
     private var openingBytes: [UInt8] = []
     private let contextKeep: Int
+    /// Bytes the NER model has read so far (against `maxEntityBytes`).
+    private var entityBytesRead = 0
 
     init(ruleSet: RuleSet, tokens: TokenizationMap, maxHoldbackBytes: Int) {
         self.ruleSet = ruleSet
@@ -87,6 +95,7 @@ public final class OutputScanner {
         var step = Step(text: "", findings: [], failures: [], blockedBy: nil)
         var newlyDisabled: [String] = []
         var block: [String] = []
+        let entityRules = ruleSet.outputNERRules.filter { !disabled.contains($0.id) }
         let safe: Int = buffer.withUnsafeBufferPointer { bytes in
             var result = ruleSet.scan(bytes, from: start, groups: ruleSet.inspectGroups, mode: mode) { rule in
                 rule.definition.scope.coversOutput && !disabled.contains(rule.id)
@@ -95,6 +104,35 @@ public final class OutputScanner {
                 let failure = ruleSet.regexFailure(rule, error)
                 step.failures.append(failure)
                 if failure.mode == .closed { block.append(rule.id) } else { newlyDisabled.append(rule.id) }
+            }
+            if !entityRules.isEmpty {
+                var end = final ? bytes.count : (Self.lastSentenceEnd(bytes, from: start) ?? start)
+                let forced = !final && bytes.count - end > maxHoldbackBytes
+                if forced { end = bytes.count }
+                if end > start {
+                    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+                    let work = ruleSet.entityWork(text)
+                    entityBytesRead += work
+                    if entityBytesRead > ruleSet.configuration.maxEntityBytes {
+                        let failed = ruleSet.entityBudgetFailures(entityRules, bytes: entityBytesRead)
+                        step.failures += failed.failures
+                        block += failed.blocking
+                        newlyDisabled += entityRules.filter { $0.definition.onError == .open }.map(\.id)
+                    } else if work > 0 {
+                        let hits = text.utf8.withContiguousStorageIfAvailable { piece in
+                            ruleSet.entityHits(entityRules, text: text, bytes: piece)
+                        } ?? []
+                        for var hit in hits {
+                            hit.range = (hit.range.lowerBound + start)..<(hit.range.upperBound + start)
+                            result.hits.append(hit)
+                            // Touching the end of what has arrived: the name may go on in the next chunk.
+                            if forced && hit.range.upperBound == bytes.count && hit.range.lowerBound > start {
+                                result.hold(from: hit.range.lowerBound)
+                            }
+                        }
+                    }
+                }
+                if end < bytes.count { result.hold(from: end) }
             }
             var restores: [Edit] = []
             if !tokens.isEmpty {
@@ -145,7 +183,7 @@ public final class OutputScanner {
             for hit in transforming where !edits.contains(where: { $0.range.overlaps(hit.range) }) {
                 let original = String(decoding: UnsafeBufferPointer(rebasing: bytes[hit.range]), as: UTF8.self)
                 let replacement = Replacement.text(
-                    for: hit.rule.definition.action, label: hit.rule.definition.label, original: Substring(original),
+                    for: hit.rule.definition.action, label: hit.label, original: Substring(original),
                     tokens: &scratch, allowTokenize: false) ?? original
                 edits.append(Edit(range: hit.range, replacement: replacement))
                 step.findings.append(absolute(ruleSet.finding(hit, messageIndex: nil)))
@@ -188,6 +226,30 @@ public final class OutputScanner {
         buffer.removeFirst(keepFrom)
         contextCount = safe - keepFrom
         return step
+    }
+
+    /// Where the text after the last sentence end at or after `start` begins (nil if there is none): after 。！？；,
+    /// their ASCII forms, a line break, or a `.` followed by a space or line break.
+    static func lastSentenceEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        var index = bytes.count - 1
+        while index >= start {
+            switch bytes[index] {
+            case UInt8(ascii: "!"), UInt8(ascii: "?"), UInt8(ascii: ";"), UInt8(ascii: "\n"):
+                return index + 1
+            case UInt8(ascii: "."):
+                if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: " ") || bytes[index + 1] == UInt8(ascii: "\n") {
+                    return index + 1
+                }
+            case 0x82 where index >= start + 2 && bytes[index - 2] == 0xE3 && bytes[index - 1] == 0x80:  // 。
+                return index + 1
+            case 0x81, 0x9F, 0x9B:  // ！？；
+                if index >= start + 2 && bytes[index - 2] == 0xEF && bytes[index - 1] == 0xBC { return index + 1 }
+            default:
+                break
+            }
+            index -= 1
+        }
+        return nil
     }
 
     /// A finding with its range moved from buffer offsets to offsets in the whole answer.

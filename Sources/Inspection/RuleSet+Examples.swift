@@ -1,5 +1,6 @@
 import Foundation
 public import Embeddings
+public import NamedEntities
 public import Patterns
 
 /// The outcome of running every rule's own examples.
@@ -14,9 +15,10 @@ public struct RuleExampleReport: Sendable {
 extension RuleSet {
     /// Runs the `examples` of every rule of `packs`, enabled or not: each `match` entry must be found by its rule
     /// alone (validators, context and thresholds included), each `no_match` entry must not. Semantic rules need
-    /// `embedder`; without one they fail.
+    /// `embedder` and NER rules `recognizer` (the model itself, not a stand-in); without one they fail.
     public static func testExamples(
-        packs: [RulePackDefinition], embedder: (any Embedder)?, limits: Pattern.Limits = .init()
+        packs: [RulePackDefinition], embedder: (any Embedder)?, recognizer: (any EntityRecognizer)? = nil,
+        limits: Pattern.Limits = .init()
     ) async -> RuleExampleReport {
         var report = RuleExampleReport()
         for pack in packs {
@@ -25,6 +27,32 @@ extension RuleSet {
                 switch rule.kind {
                 case .guard:
                     report.skippedRules.append(rule.id)
+                case .ner:
+                    guard let recognizer else {
+                        report.failures.append(
+                            InspectionError(
+                                .nerUnavailable, "ner examples need the NER model (models/lac-2.1.2, `make models`)",
+                                file: rule.location.file, line: rule.location.line, ruleID: rule.id))
+                        continue
+                    }
+                    let compiled = CompiledNERRule(definition: rule, pack: pack.name)
+                    for (example, expected) in rule.matchExamples.map({ ($0, true) }) + rule.noMatchExamples.map({ ($0, false) }) {
+                        report.examplesRun += 1
+                        var text = example
+                        let entities = recognizer.entities(in: example)
+                        let hits = text.withUTF8 { compiled.hits(entities, in: $0) }
+                        if hits.isEmpty == expected {
+                            let bytes = Array(example.utf8)
+                            let seen = entities.map {
+                                "\($0.type.rawValue) \(String(decoding: bytes[$0.range], as: UTF8.self).debugDescription) "
+                                    + String(format: "%.2f", $0.score)
+                            }
+                            report.failures.append(
+                                exampleError(
+                                    rule, example, expected,
+                                    "the model found " + (seen.isEmpty ? "nothing" : seen.joined(separator: ", "))))
+                        }
+                    }
                 case .lexical:
                     let compiled: CompiledLexicalRule
                     do {

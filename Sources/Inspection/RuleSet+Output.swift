@@ -26,8 +26,16 @@ extension RuleSet {
         var failures: [RuleFailure] = []
         var blocking: [String] = []
         var source = text
+        var entityRules = outputNERRules
+        if !entityRules.isEmpty, entityWork(text) > configuration.maxEntityBytes {
+            let failed = entityBudgetFailures(entityRules, bytes: entityWork(text))
+            failures += failed.failures
+            blocking += failed.blocking
+            entityRules = []
+        }
         let rewritten: String? = source.withUTF8 { bytes in
-            let result = scan(bytes, groups: inspectGroups, mode: .complete) { $0.definition.scope.coversOutput }
+            var result = scan(bytes, groups: inspectGroups, mode: .complete) { $0.definition.scope.coversOutput }
+            result.hits += entityHits(entityRules, text: text, bytes: bytes)
             for (rule, error) in result.failures {
                 let failure = regexFailure(rule, error)
                 failures.append(failure)
@@ -153,12 +161,13 @@ extension RuleSet {
     /// How much of an answer the refusal pack's semantic rules read (characters from the start).
     public static let refusalOpeningCharacters = 400
 
-    /// Findings of every enabled regex rule that names an entity, all scopes and roles, overlaps resolved as for
-    /// redaction. Ranges are UTF-8 byte offsets. For evaluation and tooling.
+    /// Findings of every enabled regex rule that names an entity and of every NER rule, all scopes and roles, overlaps
+    /// resolved as for redaction. Ranges are UTF-8 byte offsets. For evaluation and tooling.
     public func detectEntities(in text: String) -> [Finding] {
-        var text = text
-        return text.withUTF8 { bytes in
-            let result = scan(bytes, groups: inspectGroups, mode: .complete) { $0.definition.entity != nil }
+        var source = text
+        return source.withUTF8 { bytes in
+            var result = scan(bytes, groups: inspectGroups, mode: .complete) { $0.definition.entity != nil }
+            result.hits += entityHits(nerRules, text: text, bytes: bytes)
             return result.transformingHits { _ in true }.map { finding($0, messageIndex: nil) }
         }
     }

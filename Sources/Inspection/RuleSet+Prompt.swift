@@ -40,13 +40,30 @@ extension RuleSet {
         var blocking: [String] = []
         var output = messages
         var modified = false
+        // The NER model reads every text of the roles its rules cover, within the per-request budget.
+        var entityRules = promptNERRules
+        if !entityRules.isEmpty {
+            let work = messages.reduce(0) { total, message in
+                entityRules.contains { $0.definition.roles.contains(message.role) }
+                    ? total + entityWork(message.content) : total
+            }
+            if work > configuration.maxEntityBytes {
+                let failed = entityBudgetFailures(entityRules, bytes: work)
+                failures += failed.failures
+                blocking += failed.blocking
+                entityRules = []
+            }
+        }
         for (index, message) in messages.enumerated() where !message.content.isEmpty {
             let role = message.role
             var content = message.content
+            let text = message.content
+            let entityRulesHere = entityRules.filter { $0.definition.roles.contains(role) }
             let rewritten: String? = content.withUTF8 { bytes in
-                let result = scan(bytes, groups: inspectGroups, mode: .complete) { rule in
+                var result = scan(bytes, groups: inspectGroups, mode: .complete) { rule in
                     rule.definition.scope.coversPrompt && rule.definition.roles.contains(role)
                 }
+                result.hits += entityHits(entityRulesHere, text: text, bytes: bytes)
                 for (rule, error) in result.failures {
                     let failure = regexFailure(rule, error)
                     failures.append(failure)
@@ -98,15 +115,15 @@ extension RuleSet {
         return failure
     }
 
-    func finding(_ hit: RegexHit, messageIndex: Int?) -> Finding {
+    func finding(_ hit: SpanHit, messageIndex: Int?) -> Finding {
         Finding(
-            ruleID: hit.rule.id, pack: hit.rule.pack, kind: .regex, entity: hit.rule.definition.entity,
+            ruleID: hit.rule.id, pack: hit.rule.pack, kind: hit.rule.definition.kind, entity: hit.entity,
             action: hit.rule.definition.action, messageIndex: messageIndex, range: hit.range, score: hit.score)
     }
 
     /// `bytes` with each hit replaced per its rule's action. Hits are sorted and do not overlap.
     static func apply(
-        _ hits: [RegexHit], to bytes: UnsafeBufferPointer<UInt8>, tokens: inout TokenizationMap, allowTokenize: Bool
+        _ hits: [SpanHit], to bytes: UnsafeBufferPointer<UInt8>, tokens: inout TokenizationMap, allowTokenize: Bool
     ) -> String {
         var result = ""
         result.reserveCapacity(bytes.count + 16 * hits.count)
@@ -115,7 +132,7 @@ extension RuleSet {
             result += String(decoding: UnsafeBufferPointer(rebasing: bytes[position..<hit.range.lowerBound]), as: UTF8.self)
             let original = String(decoding: UnsafeBufferPointer(rebasing: bytes[hit.range]), as: UTF8.self)
             result += Replacement.text(
-                for: hit.rule.definition.action, label: hit.rule.definition.label, original: Substring(original),
+                for: hit.rule.definition.action, label: hit.label, original: Substring(original),
                 tokens: &tokens, allowTokenize: allowTokenize) ?? original
             position = hit.range.upperBound
         }

@@ -2,6 +2,7 @@ import Digest
 public import Embeddings
 import Foundation
 public import Logging
+public import NamedEntities
 public import Patterns
 import Synchronization
 public import Upstream
@@ -37,6 +38,10 @@ public final class RuleSet: Sendable {
         public var guardMaxResponseBytes: Int
         /// Environment for guard `api_key_env` lookups; nil reads the process environment.
         public var environment: [String: String]?
+        /// The NER rules' per-request budget: at most this many bytes of text read by the NER model for one prompt or
+        /// answer (for the Chinese model, only texts with Han characters count). About a third of a second of one
+        /// core at the default. A text over the budget is not read, and each NER rule acts per its `on_error`.
+        public var maxEntityBytes: Int = 64 * 1024
 
         public init(
             limits: Pattern.Limits = .init(), combinePackPatterns: Bool = false, maxHoldbackBytes: Int = 1024,
@@ -71,7 +76,12 @@ public final class RuleSet: Sendable {
     let semanticRules: [CompiledSemanticRule]
     let guardRules: [CompiledGuardRule]
     let lexicalRules: [CompiledLexicalRule]
+    let nerRules: [CompiledNERRule]
     let embedder: (any Embedder)?
+    /// The NER model, when an enabled rule needs it.
+    public let recognizer: (any EntityRecognizer)?
+    /// Where the NER model comes from when a reload adds the first NER rule.
+    let recognizerLoader: EntityRecognizerLoader?
     let upstream: UpstreamClient?
     let logger: Logger
     let placeholderPattern: Pattern
@@ -87,6 +97,7 @@ public final class RuleSet: Sendable {
         regexRules.contains { $0.definition.scope.coversOutput && !isRefusalRule($0.pack) }
             || semanticRules.contains { $0.definition.scope.coversOutput && !isRefusalRule($0.pack) }
             || guardRules.contains { $0.definition.scope.coversOutput }
+            || nerRules.contains { $0.definition.scope.coversOutput }
     }
 
     /// The classifier files the packs name (resolved paths, every pack, enabled or not), for change detection.
@@ -107,12 +118,13 @@ public final class RuleSet: Sendable {
     /// and line.
     public static func load(
         directory: String, embedder: (any Embedder)? = nil, upstream: UpstreamClient? = nil,
+        recognizer: (any EntityRecognizer)? = nil, recognizerLoader: EntityRecognizerLoader? = nil,
         configuration: Configuration = .init(), logger: Logger = Logger(label: "airlock.inspection")
     ) async throws(RuleLoadFailure) -> RuleSet {
         let packs = try parsePacks(directory: directory)
         return try await compile(
-            packs: packs, directory: directory, embedder: embedder, upstream: upstream, configuration: configuration,
-            logger: logger)
+            packs: packs, directory: directory, embedder: embedder, upstream: upstream, recognizer: recognizer,
+            recognizerLoader: recognizerLoader, configuration: configuration, logger: logger)
     }
 
     /// Loads the same directory again with the same engine, client and configuration (for reloads).
@@ -124,8 +136,8 @@ public final class RuleSet: Sendable {
             try RuleSet.parsePacks(directory: directory)
         }
         return try await RuleSet.compile(
-            packs: packs, directory: directory, embedder: embedder, upstream: upstream, configuration: configuration,
-            logger: logger)
+            packs: packs, directory: directory, embedder: embedder, upstream: upstream, recognizer: recognizer,
+            recognizerLoader: recognizerLoader, configuration: configuration, logger: logger)
     }
 
     /// The rule files of `directory`, in load order.
@@ -190,16 +202,28 @@ public final class RuleSet: Sendable {
     /// exemplar vectors.
     public static func compile(
         packs: [RulePackDefinition], directory: String? = nil, embedder: (any Embedder)? = nil,
-        upstream: UpstreamClient? = nil, configuration: Configuration = .init(),
+        upstream: UpstreamClient? = nil, recognizer: (any EntityRecognizer)? = nil,
+        recognizerLoader: EntityRecognizerLoader? = nil, configuration: Configuration = .init(),
         logger: Logger = Logger(label: "airlock.inspection")
     ) async throws(RuleLoadFailure) -> RuleSet {
         var errors: [InspectionError] = []
+        var recognizer = recognizer
+        var recognizerProblem = "no NER model is configured"
+        let needsRecognizer = packs.contains { pack in pack.enabled && pack.rules.contains { $0.enabled && $0.kind == .ner } }
+        if needsRecognizer && recognizer == nil, let recognizerLoader {
+            do {
+                recognizer = try recognizerLoader.recognizer()
+            } catch {
+                recognizerProblem = error.description
+            }
+        }
         var regexRules: [CompiledRegexRule] = []
         var inspectGroups: [ScanGroup] = []
         var refusalGroups: [ScanGroup] = []
         var semanticDefinitions: [(RuleDefinition, String)] = []
         var guardRules: [CompiledGuardRule] = []
         var lexicalRules: [CompiledLexicalRule] = []
+        var nerRules: [CompiledNERRule] = []
         var seen: [String: SourceLocation] = [:]
         for pack in packs where pack.enabled {
             var packRegex: [CompiledRegexRule] = []
@@ -227,6 +251,14 @@ public final class RuleSet: Sendable {
                     } catch {
                         errors += error.errors
                     }
+                case .ner:
+                    if recognizer == nil {
+                        errors.append(
+                            InspectionError(
+                                .nerUnavailable, "an ner rule needs the NER model: \(recognizerProblem)",
+                                file: rule.location.file, line: rule.location.line, ruleID: rule.id))
+                    }
+                    nerRules.append(CompiledNERRule(definition: rule, pack: pack.name))
                 case .guard:
                     guard let settings = rule.guardSettings else { continue }
                     if upstream == nil {
@@ -296,15 +328,15 @@ public final class RuleSet: Sendable {
             version: versionHash(packs: packs, configuration: configuration), directory: directory, packs: packs,
             configuration: configuration, regexRules: regexRules, inspectGroups: inspectGroups,
             refusalGroups: refusalGroups, semanticRules: semanticRules, guardRules: guardRules,
-            lexicalRules: lexicalRules, embedder: embedder,
-            upstream: upstream, logger: logger, placeholderPattern: placeholder,
+            lexicalRules: lexicalRules, nerRules: nerRules, embedder: embedder,
+            recognizer: nerRules.isEmpty ? nil : recognizer, recognizerLoader: recognizerLoader, upstream: upstream, logger: logger, placeholderPattern: placeholder,
             refusalPacks: Set(packs.filter { $0.purpose == .refusal }.map(\.name)))
         logger.info(
             "rules compiled",
             metadata: [
                 "rules_version": "\(set.version)", "regex_rules": "\(regexRules.count)",
                 "semantic_rules": "\(semanticRules.count)", "guard_rules": "\(guardRules.count)",
-                "lexical_rules": "\(lexicalRules.count)",
+                "lexical_rules": "\(lexicalRules.count)", "ner_rules": "\(nerRules.count)",
             ])
         return set
     }
@@ -313,7 +345,8 @@ public final class RuleSet: Sendable {
         version: String, directory: String?, packs: [RulePackDefinition], configuration: Configuration,
         regexRules: [CompiledRegexRule], inspectGroups: [ScanGroup], refusalGroups: [ScanGroup],
         semanticRules: [CompiledSemanticRule], guardRules: [CompiledGuardRule], lexicalRules: [CompiledLexicalRule],
-        embedder: (any Embedder)?,
+        nerRules: [CompiledNERRule], embedder: (any Embedder)?, recognizer: (any EntityRecognizer)?,
+        recognizerLoader: EntityRecognizerLoader?,
         upstream: UpstreamClient?, logger: Logger, placeholderPattern: Pattern, refusalPacks: Set<String>
     ) {
         self.version = version
@@ -326,7 +359,10 @@ public final class RuleSet: Sendable {
         self.semanticRules = semanticRules
         self.guardRules = guardRules
         self.lexicalRules = lexicalRules
+        self.nerRules = nerRules
         self.embedder = embedder
+        self.recognizer = recognizer
+        self.recognizerLoader = recognizerLoader
         self.upstream = upstream
         self.logger = logger
         self.placeholderPattern = placeholderPattern
@@ -356,6 +392,10 @@ public final class RuleSet: Sendable {
                 if let context = rule.context {
                     fields += context.positive.map { "c+:" + $0 } + context.negative.map { "c-:" + $0 }
                     fields.append("c:\(context.window) \(context.boost) \(context.penalty)")
+                }
+                if let settings = rule.nerSettings {
+                    fields += settings.types.map { "n:\($0) \(settings.thresholds[$0] ?? 0)" }
+                    fields += settings.allow.map { "n+:" + $0 } + settings.deny.map { "n-:" + $0 }
                 }
                 if let settings = rule.guardSettings {
                     fields.append(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Embeddings
 import Foundation
 import Logging
+import NamedEntities
 
 /// `airlock embed`: vectors of texts, or the cosine similarity of two, with the local model.
 struct EmbedCommand: AsyncParsableCommand {
@@ -65,5 +66,15 @@ func loadLocalEmbedder(_ directory: String?) throws -> LocalEmbedder {
         return try LocalEmbedder(modelDirectory: path, logger: logger)
     } catch {
         throw ValidationError("cannot load the embedding model from \(path): \(error.message)")
+    }
+}
+
+/// The NER model from the directory named by `--ner-model`, `$AIRLOCK_RULES_NER_MODEL_DIR`, or the default.
+func loadRecognizer(_ directory: String?) throws -> any EntityRecognizer {
+    let path = directory ?? ProcessInfo.processInfo.environment["AIRLOCK_RULES_NER_MODEL_DIR"] ?? "models/lac-2.1.2"
+    do {
+        return try EntityRecognizerLoader(directory: path).recognizer()
+    } catch {
+        throw ValidationError(error.description)
     }
 }

@@ -54,7 +54,9 @@ struct AirlockHarness {
             let time = ManualTime()
             let server = try await AirlockApplication.make(
                 configuration: configuration, logger: quietLogger,
-                overrides: .init(embedder: localModel ? try TestModel.memoizingEmbedder() : nil, time: time))
+                overrides: .init(
+                    embedder: localModel ? try TestModel.memoizingEmbedder() : nil, time: time,
+                    recognizerLoader: TestNERModel.loader))
             let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
             let app = server.makeApplication { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)

@@ -1,5 +1,6 @@
 public import Embeddings
 public import Foundation
+public import NamedEntities
 import Logging
 import Synchronization
 
@@ -45,4 +46,18 @@ public enum TestModel {
     /// The shared engine behind one memory for the whole run: rule sets compiled by many tests embed their exemplars
     /// once (the debug-build encoder is slow, and tests run in parallel).
     public static func memoizingEmbedder() throws -> MemoizingEmbedder { try memo.get() }
+}
+
+/// The real NER model (LAC 2.1.2), loaded once for the whole test process. A missing model fails the tests that need
+/// it.
+public enum TestNERModel {
+    public static var directory: String {
+        ProcessInfo.processInfo.environment["AIRLOCK_RULES_NER_MODEL_DIR"] ?? Repository.path("models/lac-2.1.2")
+    }
+
+    /// One loader for every rule set and server of the run.
+    public static let loader = EntityRecognizerLoader(directory: directory)
+
+    /// The model, or an error naming `make models`.
+    public static func recognizer() throws -> any EntityRecognizer { try loader.recognizer() }
 }

@@ -10,7 +10,7 @@ import Testing
         let names = Set(report.packs.map(\.name))
         #expect(names.isSuperset(of: ["pii-common", "pii-cn", "secrets", "prompt-injection", "refusal", "topics"]))
         #expect(report.packs.first { $0.name == "topics" }?.enabled == false)
-        for name in ["pii-common", "pii-cn", "secrets", "prompt-injection", "refusal"] {
+        for name in ["pii-common", "pii-cn", "pii-names", "secrets", "prompt-injection", "refusal"] {
             #expect(report.packs.first { $0.name == name }?.enabled == true, "\(name) should be on by default")
         }
     }
@@ -22,14 +22,16 @@ import Testing
                 #expect(!rule.matchExamples.isEmpty, "\(rule.id) has no match example")
             }
         }
-        let report = await RuleSet.testExamples(packs: packs, embedder: sharedEmbedder)
+        let report = await RuleSet.testExamples(
+            packs: packs, embedder: sharedEmbedder, recognizer: try TestNERModel.recognizer())
         #expect(report.failures.isEmpty, "\(report.failures.map(\.description).joined(separator: "\n"))")
         #expect(report.examplesRun > 100)
     }
 
     @Test func fullShippedSetLoadsWithTheModel() async throws {
         let ruleSet = try await RuleSet.load(
-            directory: shippedRulesDirectory, embedder: sharedEmbedder, logger: quietLogger())
+            directory: shippedRulesDirectory, embedder: sharedEmbedder, recognizerLoader: TestNERModel.loader,
+            logger: quietLogger())
         #expect(ruleSet.version.count == 16)
         let blocked = await ruleSet.inspectPrompt(messages: [
             .init(role: "system", content: "You are a support bot."),

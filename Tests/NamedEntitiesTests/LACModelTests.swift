@@ -53,12 +53,13 @@ import Testing
             #expect(String(slice) == word.text)
         }
         #expect(words.map(\.text).joined() == text)
-        #expect(words.contains(Word(tag: "PER", text: "李晓梅", start: 2, length: 3)))
+        let name = try #require(words.first { $0.text == "李晓梅" })
+        #expect(name.tag == "PER" && name.start == 2 && name.length == 3)
+        #expect(name.confidence > 0.5 && name.confidence <= 1)
+        #expect(words.allSatisfy { $0.confidence > 0 && $0.confidence <= 1 })
         #expect(words.contains { $0.tag == "LOC" && $0.text.hasPrefix("上海") })
         #expect(model.words("").isEmpty)
     }
-
-    typealias Word = LACModel.Word
 
     /// The eight-lane exponential the GRU's activations use, against Foundation's `exp` over the range they see and
     /// at the clamps.
@@ -81,5 +82,40 @@ import Testing
 
     @Test func aDirectoryWithoutTheModelIsAClearError() {
         #expect(throws: (any Error).self) { try LACModel(directory: "/nonexistent/lac") }
+    }
+}
+
+extension LACModelTests {
+    /// The forward-backward marginals against every one of the 57³ paths of a three-unit text.
+    @Test func marginalsMatchEnumeratingEveryPath() throws {
+        let model = try Self.model.get()
+        let units = model.units("张伟好")
+        try #require(units.count == 3)
+        let emissions = model.emissionScores(units)
+        let labels = model.tags.count
+        let (path, confidence) = model.decode(units)
+        func transition(_ from: Int, _ to: Int) -> Double { Double(model.incoming[to * labels + from]) }
+        // Scores relative to the best path's, so that exp does not overflow.
+        func score(_ a: Int, _ b: Int, _ c: Int) -> Double {
+            Double(model.start[a]) + Double(emissions[a]) + transition(a, b) + Double(emissions[labels + b])
+                + transition(b, c) + Double(emissions[2 * labels + c]) + Double(model.end[c])
+        }
+        let best = score(path[0], path[1], path[2])
+        var total = 0.0
+        var atPath = [0.0, 0.0, 0.0]
+        for a in 0..<labels {
+            for b in 0..<labels {
+                for c in 0..<labels {
+                    let weight = Foundation.exp(score(a, b, c) - best)
+                    total += weight
+                    if a == path[0] { atPath[0] += weight }
+                    if b == path[1] { atPath[1] += weight }
+                    if c == path[2] { atPath[2] += weight }
+                }
+            }
+        }
+        for step in 0..<3 {
+            #expect(abs(Double(confidence[step]) - atPath[step] / total) < 1e-4, "unit \(step)")
+        }
     }
 }

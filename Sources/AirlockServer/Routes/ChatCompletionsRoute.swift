@@ -71,7 +71,9 @@ struct ChatCompletionsRoute: Sendable {
         if let ruleSet = rules?.current {
             let (texts, sources) = chat.inspectedTexts()
             let started = ContinuousClock.now
-            let size = texts.reduce(0) { $0 + $1.content.utf8.count }
+            // The NER model's work goes to the pool however short the text: model time never runs on an event loop.
+            let size =
+                ruleSet.promptNeedsEntityModel(texts) ? Int.max : texts.reduce(0) { $0 + $1.content.utf8.count }
             guard let inspection = await heavy(size, { await ruleSet.inspectPrompt(messages: texts) }) else {
                 return try shed(record: &record, scope: scope, request: request, context: context)
             }
@@ -224,7 +226,8 @@ struct ChatCompletionsRoute: Sendable {
                 let started = ContinuousClock.now
                 let answerBody = body
                 // An answer already paid for is never shed: it waits for a pool thread instead.
-                let inspected = await heavyAnswer(body.count) {
+                let cost = policy.ruleSet.outputNeedsEntityModel ? Int.max : body.count
+                let inspected = await heavyAnswer(cost) {
                     await WholeAnswerInspection.inspect(parsed, body: answerBody, policy: policy)
                 }
                 metrics.inspection.recordDuration(scope: "output", ContinuousClock.now - started)

@@ -2,6 +2,7 @@ public import AirlockConfiguration
 public import Embeddings
 import Foundation
 import Inspection
+public import NamedEntities
 public import Logging
 import Pricing
 import Redis
@@ -19,10 +20,16 @@ public enum AirlockApplication {
         public var embedder: (any Embedder)?
         /// The clock of the breakers, the retry waits and the cache's expiry.
         public var time: any TimeSource
+        /// Where the NER model comes from instead of `rules.ner_model_dir` (a test process loads it once).
+        public var recognizerLoader: EntityRecognizerLoader?
 
-        public init(embedder: (any Embedder)? = nil, time: any TimeSource = SystemTime()) {
+        public init(
+            embedder: (any Embedder)? = nil, time: any TimeSource = SystemTime(),
+            recognizerLoader: EntityRecognizerLoader? = nil
+        ) {
             self.embedder = embedder
             self.time = time
+            self.recognizerLoader = recognizerLoader
         }
     }
 
@@ -91,7 +98,11 @@ public enum AirlockApplication {
 
         var rules: RuleSetStore?
         if configuration.rules.enabled {
-            rules = try await loadRules(configuration, upstream: upstream, logger: logger) {
+            rules = try await loadRules(
+                configuration, upstream: upstream, logger: logger,
+                recognizerLoader: overrides.recognizerLoader
+                    ?? EntityRecognizerLoader(directory: configuration.rules.nerModelDirectory)
+            ) {
                 () throws(AirlockStartupError) -> any Embedder in
                 try embedder(for: "turn the semantic rules off (enabled: false), or set rules.enabled: false")
             }
@@ -203,7 +214,7 @@ public enum AirlockApplication {
     /// Loads and compiles the rule packs of `rules.dir`; every problem is reported with its file and line.
     static func loadRules(
         _ configuration: AirlockConfiguration, upstream: UpstreamClient, logger: Logger,
-        embedder: () throws(AirlockStartupError) -> any Embedder
+        recognizerLoader: EntityRecognizerLoader, embedder: () throws(AirlockStartupError) -> any Embedder
     ) async throws(AirlockStartupError) -> RuleSetStore {
         let directory = configuration.rules.directory
         do {
@@ -211,12 +222,13 @@ public enum AirlockApplication {
             let needsEmbedder = packs.contains { pack in
                 pack.enabled && pack.rules.contains { $0.enabled && $0.kind == .semantic }
             }
+            var ruleConfiguration = RuleSet.Configuration(
+                maxHoldbackBytes: configuration.rules.maxHoldbackBytes,
+                maxSemanticTokens: configuration.rules.maxSemanticTokens)
+            ruleConfiguration.maxEntityBytes = configuration.rules.maxEntityBytes
             let set = try await RuleSet.compile(
                 packs: packs, directory: directory, embedder: needsEmbedder ? try embedder() : nil, upstream: upstream,
-                configuration: RuleSet.Configuration(
-                    maxHoldbackBytes: configuration.rules.maxHoldbackBytes,
-                    maxSemanticTokens: configuration.rules.maxSemanticTokens),
-                logger: logger)
+                recognizerLoader: recognizerLoader, configuration: ruleConfiguration, logger: logger)
             return RuleSetStore(set, logger: logger)
         } catch let failure as RuleLoadFailure {
             throw AirlockStartupError(

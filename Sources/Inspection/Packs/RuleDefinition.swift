@@ -9,6 +9,34 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable {
     /// A logistic classifier over the words of an answer's opening and hand-written cue patterns (refusal packs):
     /// no embedding, microseconds per answer.
     case lexical
+    /// Names, addresses, places and organizations found by the local NER model (LAC for Chinese text): spans, so
+    /// every action applies, as for regex rules.
+    case ner
+}
+
+/// Settings of an NER rule.
+public struct NERSettings: Sendable, Hashable {
+    /// The entity types the rule acts on (`PERSON`, `ADDRESS`, `LOCATION`, `ORGANIZATION`), as written; the first is
+    /// what `deny` terms are reported as.
+    public var types: [String]
+    /// The model score at or above which an entity of each type counts.
+    public var thresholds: [String: Double]
+    /// Entity texts that are never findings (the company's own name, a public figure), compared whole, ignoring case
+    /// and surrounding spaces.
+    public var allow: [String]
+    /// Terms that are always findings wherever they appear (ignoring ASCII case), as the rule's first type, whatever
+    /// the model says.
+    public var deny: [String]
+
+    public init(types: [String], thresholds: [String: Double], allow: [String] = [], deny: [String] = []) {
+        self.types = types
+        self.thresholds = thresholds
+        self.allow = allow
+        self.deny = deny
+    }
+
+    /// The types an NER rule may name.
+    public static let knownTypes = ["PERSON", "ADDRESS", "LOCATION", "ORGANIZATION"]
 }
 
 /// A named pattern a lexical rule reads as two features: whether it matches the answer's opening, and whether it
@@ -207,6 +235,8 @@ public struct RuleDefinition: Sendable, Hashable {
     /// Lexical: the cue patterns, matched with `caseInsensitive`.
     public var cues: [LexicalCue] = []
     public var guardSettings: GuardSettings?
+    /// NER: the types, thresholds and allow/deny lists.
+    public var nerSettings: NERSettings?
     public var validators: [MatchValidator]
     public var context: ContextWords?
     /// Starting confidence of a regex match; context words move it; it must reach `minConfidence`.

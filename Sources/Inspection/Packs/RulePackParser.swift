@@ -76,7 +76,8 @@ struct RulePackParser {
                 "id", "description", "kind", "scope", "roles", "patterns", "case_insensitive", "group", "exemplars",
                 "threshold", "classifier", "classifier_threshold", "endpoint", "model", "api_key_env", "categories",
                 "levels", "timeout_ms", "validators", "context", "confidence", "min_confidence", "priority", "entity",
-                "label", "action", "on_error", "enabled", "examples", "cues",
+                "label", "action", "on_error", "enabled", "examples", "cues", "entities", "thresholds", "min_score",
+                "allow", "deny",
             ], what: "rule")
         let id = requiredString(keys, "id", pattern: .ruleID) ?? "?"
         let description = requiredString(keys, "description") ?? ""
@@ -102,13 +103,17 @@ struct RulePackParser {
         let regexKeys = ["patterns", "case_insensitive", "group", "validators", "context", "confidence", "min_confidence"]
         let semanticKeys = ["exemplars", "threshold", "classifier", "classifier_threshold"]
         let guardKeys = ["endpoint", "model", "api_key_env", "categories", "levels", "timeout_ms"]
+        let nerKeys = ["entities", "thresholds", "min_score", "allow", "deny"]
         let foreign: [String]
         switch kind {
-        case .regex: foreign = semanticKeys + guardKeys + ["cues"]
-        case .semantic: foreign = regexKeys + guardKeys + ["cues"]
-        case .guard: foreign = regexKeys + semanticKeys + ["cues"]
+        case .regex: foreign = semanticKeys + guardKeys + nerKeys + ["cues"]
+        case .semantic: foreign = regexKeys + guardKeys + nerKeys + ["cues"]
+        case .guard: foreign = regexKeys + semanticKeys + nerKeys + ["cues"]
         case .lexical:
-            foreign = regexKeys.filter { $0 != "case_insensitive" } + ["exemplars", "threshold"] + guardKeys
+            foreign = regexKeys.filter { $0 != "case_insensitive" } + ["exemplars", "threshold"] + guardKeys + nerKeys
+        case .ner:
+            // Each finding is labelled with its own type.
+            foreign = regexKeys + semanticKeys + guardKeys + ["cues", "entity", "label"]
         }
         for key in foreign { if let node = keys[key] { error(at: node, "`\(key)` does not apply to a \(kind) rule") } }
 
@@ -187,6 +192,11 @@ struct RulePackParser {
                 categories: categories, levels: levels, timeout: .milliseconds(timeout))
         }
 
+        var nerSettings: NERSettings?
+        if kind == .ner {
+            nerSettings = parseNER(keys, node: node)
+        }
+
         var validators: [MatchValidator] = []
         if let node = keys["validators"], let list = stringList(node, "validators") {
             for name in list {
@@ -224,7 +234,7 @@ struct RulePackParser {
         if kind != .guard && matchExamples.isEmpty {
             error(at: keys["examples"] ?? node, "a \(kind) rule needs at least one `examples.match` entry")
         }
-        if kind != .regex, action == .mask || action == .tokenize || action == .redact {
+        if kind != .regex && kind != .ner, action == .mask || action == .tokenize || action == .redact {
             error(at: keys["action"] ?? node, "a \(kind) rule has no span to \(action.rawValue); use block or flag")
         }
         if (action == .tokenize || action == .redact || action == .mask), group != 0, validators.contains(.iban) {
@@ -239,7 +249,49 @@ struct RulePackParser {
             action: action, onError: onError, enabled: enabled, matchExamples: matchExamples,
             noMatchExamples: noMatchExamples, location: location(of: node))
         definition.cues = cues
+        definition.nerSettings = nerSettings
         return definition
+    }
+
+    /// An NER rule's `entities` (required), `min_score` (all types, default 0.5), `thresholds` (per type), `allow`
+    /// and `deny`.
+    private mutating func parseNER(_ keys: Keys, node: Node) -> NERSettings? {
+        guard let entitiesNode = keys["entities"] else {
+            error(at: node, "an ner rule needs `entities`: a list of \(NERSettings.knownTypes.joined(separator: ", "))")
+            return nil
+        }
+        let types = stringList(entitiesNode, "entities") ?? []
+        if types.isEmpty { error(at: entitiesNode, "`entities` must not be empty") }
+        for type in types where !NERSettings.knownTypes.contains(type) {
+            error(
+                at: entitiesNode,
+                "unknown entity type `\(type)`; the NER model finds \(NERSettings.knownTypes.joined(separator: ", "))")
+        }
+        let base = optionalDouble(keys, "min_score", range: 0...1) ?? 0.5
+        var thresholds = Dictionary(types.map { ($0, base) }, uniquingKeysWith: { first, _ in first })
+        if let node = keys["thresholds"] {
+            if case .mapping(let mapping) = node {
+                for (key, value) in mapping {
+                    let type = key.scalar?.string ?? ""
+                    guard thresholds[type] != nil else {
+                        error(at: key, "`thresholds` names `\(type)`, which is not in this rule's `entities`")
+                        continue
+                    }
+                    guard let text = value.scalar?.string, let number = Double(text), (0...1).contains(number) else {
+                        error(at: value, "a threshold is a number in 0.0…1.0")
+                        continue
+                    }
+                    thresholds[type] = number
+                }
+            } else {
+                error(at: node, "`thresholds` is a mapping from entity type to a score in 0…1")
+            }
+        }
+        let allow = keys["allow"].flatMap { stringList($0, "allow") } ?? []
+        let deny = keys["deny"].flatMap { stringList($0, "deny") } ?? []
+        var seen: Set<String> = []
+        return NERSettings(
+            types: types.filter { seen.insert($0).inserted }, thresholds: thresholds, allow: allow, deny: deny)
     }
 
     /// A lexical rule's `cues`: a non-empty list of `{id, pattern}` with distinct ids.

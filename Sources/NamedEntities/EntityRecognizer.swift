@@ -1,0 +1,77 @@
+import Synchronization
+
+/// The kinds of named entity Airlock's NER rules act on.
+public enum EntityType: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// A person's name.
+    case person = "PERSON"
+    /// A street address: a place narrowed down to a street, a number, a building or a room.
+    case address = "ADDRESS"
+    /// A place named without a street: a country, province, city, district, landmark.
+    case location = "LOCATION"
+    /// A company, institution, agency.
+    case organization = "ORGANIZATION"
+
+    public static func < (lhs: EntityType, rhs: EntityType) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// One entity found in a text.
+public struct RecognizedEntity: Sendable, Hashable {
+    public var type: EntityType
+    /// UTF-8 byte offsets in the text that was read.
+    public var range: Range<Int>
+    /// How sure the model is, 0 to 1 (what a rule's per-type threshold compares against).
+    public var score: Double
+
+    public init(type: EntityType, range: Range<Int>, score: Double) {
+        self.type = type
+        self.range = range
+        self.score = score
+    }
+}
+
+/// A model that finds names, addresses, places and organizations. Implementations are immutable and safe to call
+/// from any thread; a call is CPU work on the calling thread, linear in the text.
+public protocol EntityRecognizer: Sendable {
+    /// The model and its version, for logs and `airlock rules test`.
+    var name: String { get }
+    /// The types it can find.
+    var types: Set<EntityType> { get }
+    /// The bytes of `text` the model would read: 0 when it has nothing to say about it (for the Chinese model, a text
+    /// without a Han character). Cheap; for budgets and for choosing where the work runs.
+    func workBytes(_ text: String) -> Int
+    /// The entities of `text`, in order, not overlapping.
+    func entities(in text: String) -> [RecognizedEntity]
+}
+
+/// Loads the NER model the first time a rule set needs it and keeps it: a rule file that gains an NER rule on reload
+/// gets the model then, and a deployment without NER rules never pays for it.
+public final class EntityRecognizerLoader: Sendable {
+    public let directory: String
+    private let loaded = Mutex<(any EntityRecognizer)?>(nil)
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// The model, loaded now if it was not yet. Throws a message naming the directory when it cannot be read.
+    public func recognizer() throws(EntityModelError) -> any EntityRecognizer {
+        if let model = loaded.withLock({ $0 }) { return model }
+        let model: any EntityRecognizer
+        do {
+            model = try ChineseEntityRecognizer(directory: directory)
+        } catch {
+            throw EntityModelError(
+                "cannot load the NER model from \(directory) (\(error)); run `make models` or set rules.ner_model_dir")
+        }
+        return loaded.withLock { current in
+            if let current { return current }
+            current = model
+            return model
+        }
+    }
+}
+
+public struct EntityModelError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
