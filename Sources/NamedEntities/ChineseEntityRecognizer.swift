@@ -6,7 +6,8 @@
 /// so addresses are put together here: a run of places, then the numbers, buildings and rooms that follow a street
 /// ("1000号", "3号", "楼", "502室") is one ADDRESS when it reaches a street, a house number or a room; a run that
 /// stays at places ("江苏省南京市") is one LOCATION. An `ORG` word carrying a house number ("…高新南一道9号中国科技开发院")
-/// starts an address too. An entity's score is the lowest confidence of its words.
+/// starts an address too. An entity's score is the lowest probability, over its units, that LAC's class for the unit
+/// is right (for an address, over its place words).
 public struct ChineseEntityRecognizer: EntityRecognizer {
     public let model: LACModel
     public let name = "lac-2.1.2"
@@ -138,7 +139,11 @@ public struct ChineseEntityRecognizer: EntityRecognizer {
                 entities.append(entity)
                 index = next
             case "ORG" where scalars.contains(where: isHan):
-                if hasHouseNumber(scalars) {
+                let numberedNext = index + 1 < words.count
+                    && addressTail(Array(words[index + 1].text.unicodeScalars), afterNumber: false) == true
+                if hasHouseNumber(scalars) || streetAhead(words, at: index + 1) != nil
+                    || (isStreet(scalars) && numberedNext)
+                {
                     let (entity, next) = place(words, from: index)
                     entities.append(entity)
                     index = next
@@ -150,7 +155,13 @@ public struct ChineseEntityRecognizer: EntityRecognizer {
                     index += 1
                 }
             default:
-                index += 1
+                if hasStreetNumber(scalars) {
+                    let (entity, next) = place(words, from: index)
+                    entities.append(entity)
+                    index = next
+                } else {
+                    index += 1
+                }
             }
         }
         return entities
@@ -168,15 +179,34 @@ public struct ChineseEntityRecognizer: EntityRecognizer {
             let scalars = Array(word.text.unicodeScalars)
             if word.tag == "LOC" && scalars.contains(where: isHan) {
                 if isStreet(scalars) { detailed = true }
+                score = min(score, word.confidence)
+            } else if hasStreetNumber(scalars) {
+                // A road and its number in one word, whatever LAC's class for it: the form decides.
+                detailed = true
+                numbered = true
             } else if word.tag == "ORG" && hasHouseNumber(scalars) {
                 detailed = true
                 numbered = true
+                score = min(score, word.confidence)
+            } else if index == first {
+                // An organization named after its place, with a street after it ("株洲市醴陵市学院" "东路" "233号"), or an
+                // estate LAC took for one ("新乐市金桥公寓" "2栋").
+                if isStreet(scalars) { detailed = true }
+                score = min(score, word.confidence)
+            } else if !detailed, let length = streetAhead(words, at: index) {
+                // A street LAC did not tag as a place ("繁荣" "中路", then "146号").
+                detailed = true
+                index += length
+                continue
+            } else if !detailed, words[index - 1].tag == "LOC", estates.contains(word.text) {
+                // An estate whose name LAC tagged and whose kind it did not ("金桥" "公寓").
+                detailed = true
             } else if detailed, let unit = addressTail(scalars, afterNumber: numbered) {
+                // Numbers and rooms are taken by their form, after a street: the model's doubt is about the places.
                 numbered = numbered || unit
             } else {
                 break
             }
-            score = min(score, word.confidence)
             index += 1
         }
         let last = words[index - 1]
@@ -186,9 +216,36 @@ public struct ChineseEntityRecognizer: EntityRecognizer {
         return (entity, index)
     }
 
+    static let roadSuffixes = ["路", "街", "道", "巷", "弄", "胡同"]
+    static let estates: Set<String> = ["小区", "花园", "苑", "家园", "公寓", "大厦", "新村", "社区"]
+
+    /// How many words (one or two, none of them punctuation or a name) at `index` spell a road ("中路", "建设" "中路")
+    /// followed by a house number ("617号"); nil if they do not.
+    static func streetAhead(_ words: [LACModel.Word], at index: Int) -> Int? {
+        for length in 1...2 where index + length < words.count {
+            let window = words[index..<(index + length)]
+            guard window.allSatisfy({ $0.tag != "w" && $0.tag != "PER" && $0.length <= 6 }) else { return nil }
+            let text = window.map(\.text).joined()
+            guard !text.hasSuffix("街道"), roadSuffixes.contains(where: { text.hasSuffix($0) }) else { continue }
+            let next = Array(words[index + length].text.unicodeScalars)
+            if next.contains("号"), addressTail(next, afterNumber: false) == true { return length }
+        }
+        return nil
+    }
+
+    /// Whether one word holds a road and its house number ("工业东路169号", "人民大道894号14栋2单元1904室").
+    static func hasStreetNumber(_ scalars: [Unicode.Scalar]) -> Bool {
+        for (index, scalar) in scalars.enumerated() where scalar == "号" && index > 1 && numerals.contains(scalars[index - 1]) {
+            var start = index - 1
+            while start > 0 && numerals.contains(scalars[start - 1]) { start -= 1 }
+            if start > 0, ["路", "街", "道", "巷", "弄"].contains(scalars[start - 1]) { return true }
+        }
+        return false
+    }
+
     static let streetSuffixes: [String] = [
         "路", "街", "道", "巷", "弄", "胡同", "里", "村", "镇", "乡", "屯", "小区", "花园", "苑", "公寓", "大厦", "广场", "社区",
-        "新村", "园区",
+        "新村", "园区", "家园",
     ]
 
     /// A place word narrowed to a street or an estate ("张江路", "中关村大街", "幸福小区").

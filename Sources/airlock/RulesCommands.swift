@@ -10,7 +10,7 @@ import SemanticCache
 struct RulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules", abstract: "Check, test and train rule packs.",
-        subcommands: [Check.self, Test.self, RulesTrainCommand.self])
+        subcommands: [Check.self, Test.self, Entities.self, RulesTrainCommand.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -72,6 +72,34 @@ struct RulesCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
             print("\(report.rulesTested) rules, \(report.examplesRun) examples passed\(skipped)")
+        }
+    }
+}
+
+extension RulesCommand {
+    /// `airlock rules entities`: what the NER model finds in a text, with scores (to choose thresholds and allow lists).
+    struct Entities: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "entities",
+            abstract: "Print the names, addresses, places and organizations the NER model finds, with their scores.",
+            discussion: "Reads each argument, or each line of standard input when none is given.")
+
+        @Argument(help: "Texts to read.")
+        var texts: [String] = []
+
+        @Option(name: .long, help: "NER model directory (default: $AIRLOCK_RULES_NER_MODEL_DIR or models/lac-2.1.2).")
+        var nerModel: String?
+
+        func run() async throws {
+            let recognizer = try loadRecognizer(nerModel)
+            for text in texts.isEmpty ? readLinesFromStandardInput() : texts {
+                let bytes = Array(text.utf8)
+                let found = recognizer.entities(in: text).map { entity in
+                    "\(entity.type.rawValue) \(String(decoding: bytes[entity.range], as: UTF8.self).debugDescription) "
+                        + String(format: "%.3f", entity.score)
+                }
+                print(text.debugDescription + ": " + (found.isEmpty ? "nothing" : found.joined(separator: ", ")))
+            }
         }
     }
 }

@@ -86,7 +86,7 @@ import Testing
 }
 
 extension LACModelTests {
-    /// The forward-backward marginals against every one of the 57³ paths of a three-unit text.
+    /// The forward-backward class marginals against every one of the 57³ paths of a three-unit text.
     @Test func marginalsMatchEnumeratingEveryPath() throws {
         let model = try Self.model.get()
         let units = model.units("张伟好")
@@ -108,9 +108,10 @@ extension LACModelTests {
                 for c in 0..<labels {
                     let weight = Foundation.exp(score(a, b, c) - best)
                     total += weight
-                    if a == path[0] { atPath[0] += weight }
-                    if b == path[1] { atPath[1] += weight }
-                    if c == path[2] { atPath[2] += weight }
+                    // The class (B and I together) of each unit's tag, as `decode` reports it.
+                    if model.tagClasses[a] == model.tagClasses[path[0]] { atPath[0] += weight }
+                    if model.tagClasses[b] == model.tagClasses[path[1]] { atPath[1] += weight }
+                    if model.tagClasses[c] == model.tagClasses[path[2]] { atPath[2] += weight }
                 }
             }
         }

@@ -58,6 +58,8 @@ public struct LACModel: Sendable {
     let incoming: [Float]
     /// `exp` of `incoming`, for the forward-backward pass that gives each tag its probability.
     let expIncoming: [Float]
+    /// Each tag's class as an index (the tags of one class, B and I, share it).
+    let tagClasses: [Int]
 
     public init(directory: String) throws {
         let conf = directory + "/conf/"
@@ -122,6 +124,13 @@ public struct LACModel: Sendable {
         let transitions = Array(crf[(2 * labels)...])
         incoming = (0..<(labels * labels)).map { transitions[($0 % labels) * labels + $0 / labels] }
         expIncoming = incoming.map { Foundation.exp($0) }
+        var classIndex: [String: Int] = [:]
+        tagClasses = tags.map { tag in
+            let name = String(tag.dropLast(2))
+            if let index = classIndex[name] { return index }
+            classIndex[name] = classIndex.count
+            return classIndex.count - 1
+        }
     }
 
     /// The units of `text` as LAC's reader makes them: a segment the vocabulary knows is one unit (after the q2b
@@ -152,8 +161,9 @@ public struct LACModel: Sendable {
         decode(units).tags
     }
 
-    /// The best tag id for each unit, with how sure the model is of it: the CRF's marginal probability of that tag at
-    /// that unit (forward-backward over the same scores Viterbi reads).
+    /// The best tag id for each unit, with how sure the model is of its class: the CRF's marginal probability that the
+    /// unit's tag is of that class ("PER", "LOC", …), its B and I tags together, so that doubt about where a word
+    /// starts does not read as doubt about what it is (forward-backward over the same scores Viterbi reads).
     public func decode(_ units: [Unit]) -> (tags: [Int], confidence: [Float]) {
         let count = units.count
         guard count > 0 else { return ([], []) }
@@ -307,7 +317,7 @@ public struct LACModel: Sendable {
         return p * scale
     }
 
-    /// P(tag at unit t = path[t] | text) for every t, by the scaled forward-backward algorithm: about a tenth of the
+    /// P(class of the tag at unit t = class of path[t] | text) for every t, by the scaled forward-backward algorithm: about a tenth of the
     /// network's cost (two 57×57 matrix-vector products a unit).
     func marginals(_ emissions: [Float], count: Int, path: [Int]) -> [Float] {
         let labels = tags.count
@@ -358,7 +368,11 @@ public struct LACModel: Sendable {
         for step in 0..<count {
             var total: Float = 0
             for label in 0..<labels { total += alpha[step * labels + label] * beta[step * labels + label] }
-            let chosen = alpha[step * labels + path[step]] * beta[step * labels + path[step]]
+            var chosen: Float = 0
+            let wanted = tagClasses[path[step]]
+            for label in 0..<labels where tagClasses[label] == wanted {
+                chosen += alpha[step * labels + label] * beta[step * labels + label]
+            }
             result[step] = total > 0 ? min(1, chosen / total) : 0
         }
         return result
