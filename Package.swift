@@ -33,6 +33,7 @@ let package = Package(
         // The 4-bit × f32 product kernel (AVX2/FMA chosen at run time); optimized in debug builds too, so tests
         // that embed with the 4-bit model do not crawl.
         .target(name: "CQuantKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "CRecurrentKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
 
@@ -53,7 +54,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Named-entity recognition run natively (LAC for Chinese), for the PII rules.
-        .target(name: "NamedEntities", dependencies: ["COpenBLAS"], swiftSettings: swiftSettings),
+        .target(name: "NamedEntities", dependencies: ["COpenBLAS", "CRecurrentKernels"], swiftSettings: swiftSettings),
         .target(
             name: "Embeddings",
             dependencies: [
@@ -228,7 +229,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "NamedEntitiesTests", dependencies: ["NamedEntities", "AirlockTestSupport"],
+            name: "NamedEntitiesTests", dependencies: ["NamedEntities", "CRecurrentKernels", "AirlockTestSupport"],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EmbeddingsTests", dependencies: ["Embeddings", "CQuantKernels", "Upstream", "QwenEmulator", "AirlockTestSupport"], swiftSettings: swiftSettings),

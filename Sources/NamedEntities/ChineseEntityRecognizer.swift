@@ -30,10 +30,15 @@ public struct ChineseEntityRecognizer: EntityRecognizer {
 
     public func entities(in text: String) -> [RecognizedEntity] {
         var found: [RecognizedEntity] = []
-        for piece in pieces(text) where piece.hasHan {
+        let read = pieces(text).filter(\.hasHan)
+        let units = read.map { piece in
             var string = String.UnicodeScalarView()
             string.append(contentsOf: piece.scalars)
-            let words = model.words(String(string))
+            return model.units(String(string))
+        }
+        // Every piece through the network at once.
+        for ((piece, pieceUnits), decoded) in zip(zip(read, units), model.decode(pieces: units)) {
+            let words = model.words(pieceUnits, decoded)
             for entity in Self.compose(words) {
                 let range = piece.offsets[entity.start]..<piece.offsets[entity.end]
                 found.append(RecognizedEntity(type: entity.type, range: range, score: Double(entity.score)))

@@ -1,4 +1,5 @@
 import COpenBLAS
+import CRecurrentKernels
 import Foundation
 
 /// Baidu's LAC lexical analyser (LAC 2.1.2, Apache-2.0), run natively: LAC's segmenter, mixed word/character ids, a
@@ -56,6 +57,9 @@ public struct LACModel: Sendable {
     let start: [Float]
     let end: [Float]
     let incoming: [Float]
+    /// Transitions stored [from][to], each row padded with −∞ to `outgoingWidth` (a multiple of 8), for Viterbi.
+    let outgoing: [Float]
+    let outgoingWidth: Int
     /// `exp` of `incoming`, for the forward-backward pass that gives each tag its probability.
     let expIncoming: [Float]
     /// Each tag's class as an index (the tags of one class, B and I, share it).
@@ -124,6 +128,12 @@ public struct LACModel: Sendable {
         let transitions = Array(crf[(2 * labels)...])
         incoming = (0..<(labels * labels)).map { transitions[($0 % labels) * labels + $0 / labels] }
         expIncoming = incoming.map { Foundation.exp($0) }
+        outgoingWidth = (labels + 7) / 8 * 8
+        var outgoing = [Float](repeating: -.infinity, count: labels * outgoingWidth)
+        for from in 0..<labels {
+            for to in 0..<labels { outgoing[from * outgoingWidth + to] = transitions[from * labels + to] }
+        }
+        self.outgoing = outgoing
         var classIndex: [String: Int] = [:]
         tagClasses = tags.map { tag in
             let name = String(tag.dropLast(2))
@@ -165,16 +175,35 @@ public struct LACModel: Sendable {
     /// unit's tag is of that class ("PER", "LOC", …), its B and I tags together, so that doubt about where a word
     /// starts does not read as doubt about what it is (forward-backward over the same scores Viterbi reads).
     public func decode(_ units: [Unit]) -> (tags: [Int], confidence: [Float]) {
-        let count = units.count
-        guard count > 0 else { return ([], []) }
-        let emissions = emissionScores(units)
-        let path = viterbi(emissions, count: count)
-        return (path, marginals(emissions, count: count, path: path))
+        decode(pieces: [units])[0]
     }
 
-    /// The network's score for every (unit, tag), row by row: what the CRF decodes.
-    func emissionScores(_ units: [Unit]) -> [Float] {
+    /// `decode` for several texts at once: one projection and one emission product for all their units (small
+    /// products are slow per unit), each text's recurrences and CRF on its own.
+    public func decode(pieces: [[Unit]]) -> [(tags: [Int], confidence: [Float])] {
+        let units = pieces.flatMap { $0 }
+        guard !units.isEmpty else { return pieces.map { _ in ([], []) } }
+        var segments: [Range<Int>] = []
+        var start = 0
+        for piece in pieces {
+            segments.append(start..<(start + piece.count))
+            start += piece.count
+        }
+        let emissions = emissionScores(units, segments: segments)
+        let labels = tags.count
+        return segments.map { segment in
+            guard !segment.isEmpty else { return ([], []) }
+            let own = Array(emissions[(segment.lowerBound * labels)..<(segment.upperBound * labels)])
+            let path = viterbi(own, count: segment.count)
+            return (path, marginals(own, count: segment.count, path: path))
+        }
+    }
+
+    /// The network's score for every (unit, tag), row by row: what the CRF decodes. `segments` are independent
+    /// texts (each recurrence starts afresh at its first unit); by default the units are one text.
+    func emissionScores(_ units: [Unit], segments: [Range<Int>]? = nil) -> [Float] {
         let count = units.count
+        let segments = segments ?? [0..<count]
         let width = 3 * hidden
         var input = [Float](repeating: 0, count: count * dimensions)
         input.withUnsafeMutableBufferPointer { input in
@@ -190,17 +219,31 @@ public struct LACModel: Sendable {
         for layer in 0..<2 {
             // Both directions' states side by side: row t is [forward h_t, backward h_t].
             var merged = [Float](repeating: 0, count: count * 2 * hidden)
-            for direction in 0..<2 {
-                let index = 2 * layer + direction
-                let layerGRU = grus[index]
+            // x·W + b for every unit at once, per direction (b: the projection's bias and the GRU's own).
+            let projected = (0..<2).map { direction in
+                let layerGRU = grus[2 * layer + direction]
                 precondition(layerGRU.inputs == inputs)
-                // x·W + b for every unit at once (b: the projection's bias and the GRU's own, added once per unit).
                 var projected = [Float](repeating: 0, count: count * width)
                 Self.fillRows(&projected, with: layerGRU.bias, count: count)
                 cblas_sgemm(
                     CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(width), Int32(inputs), 1, input,
                     Int32(inputs), layerGRU.projection, Int32(width), 1, &projected, Int32(width))
-                gru(projected, count: count, index: index, reverse: direction == 1, into: &merged, offset: direction * hidden)
+                return projected
+            }
+            let forward = grus[2 * layer]
+            let backward = grus[2 * layer + 1]
+            for segment in segments where !segment.isEmpty {
+                // Both recurrences interleaved where the CPU allows, else one after the other.
+                let both = airlock_bigru(
+                    projected[0], projected[1], Int32(segment.lowerBound), Int32(segment.upperBound), Int32(hidden),
+                    forward.gates, forward.candidate, backward.gates, backward.candidate, &merged)
+                if both == 0 {
+                    for direction in 0..<2 {
+                        gru(
+                            projected[direction], rows: segment, index: 2 * layer + direction,
+                            reverse: direction == 1, into: &merged, offset: direction * hidden)
+                    }
+                }
             }
             input = merged
             inputs = 2 * hidden
@@ -226,62 +269,13 @@ public struct LACModel: Sendable {
     /// Paddle's `dynamic_gru` (origin_mode false) over the projected inputs (the GRU's bias already added), forward or
     /// backward. Activations eight lanes at a time with `exp8`.
     private func gru(
-        _ projected: [Float], count: Int, index: Int, reverse: Bool, into states: inout [Float], offset: Int
+        _ projected: [Float], rows: Range<Int>, index: Int, reverse: Bool, into states: inout [Float], offset: Int
     ) {
-        let gates = grus[index].gates
-        let candidate = grus[index].candidate
-        let width = 3 * hidden
-        let hidden = hidden
-        var state = [Float](repeating: 0, count: hidden)
-        var gate = [Float](repeating: 0, count: 2 * hidden)
-        var reset = [Float](repeating: 0, count: hidden)
-        var proposal = [Float](repeating: 0, count: hidden)
-        projected.withUnsafeBufferPointer { projected in
-            for step in 0..<count {
-                let row = reverse ? count - 1 - step : step
-                let input = projected.baseAddress! + row * width
-                // gate = σ(x[u, r] + h·W[u, r])
-                gate.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: input, count: 2 * hidden) }
-                cblas_sgemv(
-                    CblasRowMajor, CblasTrans, Int32(hidden), Int32(2 * hidden), 1, gates, Int32(2 * hidden), state, 1,
-                    1, &gate, 1)
-                gate.withUnsafeMutableBufferPointer { gate in
-                    state.withUnsafeBufferPointer { state in
-                        reset.withUnsafeMutableBufferPointer { reset in
-                            for lane in stride(from: 0, to: 2 * hidden, by: 8) {
-                                let value = Self.load(gate, lane)
-                                Self.store(1 / (1 + Self.exp8(-value)), gate, lane)
-                            }
-                            for lane in stride(from: 0, to: hidden, by: 8) {
-                                Self.store(Self.load(gate, hidden + lane) * Self.load(state, lane), reset, lane)
-                            }
-                        }
-                    }
-                }
-                // c = tanh(x[c] + (r ⊙ h)·W[c]); h = (1 − u)·h + u·c, tanh(x) = 1 − 2 / (e^{2x} + 1).
-                proposal.withUnsafeMutableBufferPointer {
-                    $0.baseAddress!.update(from: input + 2 * hidden, count: hidden)
-                }
-                cblas_sgemv(
-                    CblasRowMajor, CblasTrans, Int32(hidden), Int32(hidden), 1, candidate, Int32(hidden), reset, 1, 1,
-                    &proposal, 1)
-                gate.withUnsafeBufferPointer { gate in
-                    proposal.withUnsafeBufferPointer { proposal in
-                        state.withUnsafeMutableBufferPointer { state in
-                            states.withUnsafeMutableBufferPointer { states in
-                                for lane in stride(from: 0, to: hidden, by: 8) {
-                                    let update = Self.load(gate, lane)
-                                    let candidate = 1 - 2 / (Self.exp8(2 * Self.load(proposal, lane)) + 1)
-                                    let next = (1 - update) * Self.load(UnsafeBufferPointer(state), lane) + update * candidate
-                                    Self.store(next, state, lane)
-                                    Self.store(next, states, row * 2 * hidden + offset + lane)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let layer = grus[index]
+        let stride = 2 * hidden
+        airlock_gru(
+            projected, Int32(rows.lowerBound), Int32(rows.upperBound), reverse ? 1 : 0, Int32(hidden), layer.gates,
+            layer.candidate, &states, Int32(stride), Int32(offset))
     }
 
     @inline(__always) static func load(_ buffer: UnsafeBufferPointer<Float>, _ offset: Int) -> SIMD8<Float> {
@@ -300,7 +294,10 @@ public struct LACModel: Sendable {
     /// put in by bits); relative error about 1e-7 over [−87, 88], inputs clamped to it. Rounding to the nearest integer
     /// by adding and subtracting 1.5·2²³, which also leaves the integer in the sum's low bits (no per-lane conversion).
     @inline(__always) static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let x = pointwiseMax(pointwiseMin(x, SIMD8(repeating: 88.3)), SIMD8(repeating: -87.3))
+        // Clamped with compares and blends (the standard library's pointwiseMin/Max run lane by lane).
+        var x = x
+        x.replace(with: 88.3, where: x .> 88.3)
+        x.replace(with: -87.3, where: x .< -87.3)
         let shifted = x * 1.442_695_04 + 12_582_912
         let n = shifted - 12_582_912
         var r = x - n * 0.693_359_375
@@ -378,47 +375,59 @@ public struct LACModel: Sendable {
         return result
     }
 
+    /// Viterbi, eight tags at a time: for each previous tag, the scores of moving to every tag (a row of
+    /// `outgoing`) are compared with the best so far, lane by lane.
     private func viterbi(_ emissions: [Float], count: Int) -> [Int] {
         let labels = tags.count
-        var score = (0..<labels).map { start[$0] + emissions[$0] }
-        var back = [Int32](repeating: 0, count: count * labels)
-        var next = [Float](repeating: 0, count: labels)
-        incoming.withUnsafeBufferPointer { incoming in
-            emissions.withUnsafeBufferPointer { emissions in
-                back.withUnsafeMutableBufferPointer { back in
-                    for step in 1..<max(count, 1) {
-                        score.withUnsafeBufferPointer { score in
-                            next.withUnsafeMutableBufferPointer { next in
-                                for to in 0..<labels {
-                                    var best = -Float.infinity
-                                    var from = 0
-                                    let row = incoming.baseAddress! + to * labels
-                                    for candidate in 0..<labels {
-                                        let value = score[candidate] + row[candidate]
-                                        if value > best {
-                                            best = value
-                                            from = candidate
-                                        }
-                                    }
-                                    next[to] = best + emissions[step * labels + to]
-                                    back[step * labels + to] = Int32(from)
+        let width = outgoingWidth
+        var score = [Float](repeating: -.infinity, count: width)
+        for label in 0..<labels { score[label] = start[label] + emissions[label] }
+        var back = [Int32](repeating: 0, count: count * width)
+        var best = [Float](repeating: 0, count: width)
+        var from = [Int32](repeating: 0, count: width)
+        outgoing.withUnsafeBufferPointer { outgoing in
+            for step in 1..<max(count, 1) {
+                score.withUnsafeBufferPointer { score in
+                    best.withUnsafeMutableBufferPointer { best in
+                        from.withUnsafeMutableBufferPointer { from in
+                            for lane in stride(from: 0, to: width, by: 8) {
+                                Self.store(SIMD8(repeating: -.infinity), best, lane)
+                                UnsafeMutableRawPointer(from.baseAddress! + lane).storeBytes(
+                                    of: SIMD8<Int32>(repeating: 0), as: SIMD8<Int32>.self)
+                            }
+                            for previous in 0..<labels {
+                                let base = SIMD8(repeating: score[previous])
+                                let index = SIMD8(repeating: Int32(previous))
+                                let row = outgoing.baseAddress! + previous * width
+                                for lane in stride(from: 0, to: width, by: 8) {
+                                    let candidate = base + UnsafeRawPointer(row + lane).loadUnaligned(as: SIMD8<Float>.self)
+                                    var current = Self.load(UnsafeBufferPointer(best), lane)
+                                    var chosen = UnsafeRawPointer(from.baseAddress! + lane).loadUnaligned(as: SIMD8<Int32>.self)
+                                    let better = candidate .> current
+                                    current.replace(with: candidate, where: better)
+                                    chosen.replace(with: index, where: better)
+                                    Self.store(current, best, lane)
+                                    UnsafeMutableRawPointer(from.baseAddress! + lane).storeBytes(of: chosen, as: SIMD8<Int32>.self)
                                 }
                             }
                         }
-                        swap(&score, &next)
                     }
+                }
+                for label in 0..<labels {
+                    score[label] = best[label] + emissions[step * labels + label]
+                    back[step * width + label] = from[label]
                 }
             }
         }
         var last = 0
-        var best = -Float.infinity
-        for label in 0..<labels where score[label] + end[label] > best {
-            best = score[label] + end[label]
+        var top = -Float.infinity
+        for label in 0..<labels where score[label] + end[label] > top {
+            top = score[label] + end[label]
             last = label
         }
         var path = [Int](repeating: 0, count: count)
         path[count - 1] = last
-        for step in stride(from: count - 1, to: 0, by: -1) { path[step - 1] = Int(back[step * labels + path[step]]) }
+        for step in stride(from: count - 1, to: 0, by: -1) { path[step - 1] = Int(back[step * width + path[step]]) }
         return path
     }
 }
@@ -438,7 +447,12 @@ extension LACModel {
     /// LAC's output for `text`: the words with their classes, as LAC's `run` returns them.
     public func words(_ text: String) -> [Word] {
         let units = units(text)
-        let (ids, confidence) = decode(units)
+        return words(units, decode(units))
+    }
+
+    /// The words of `units` given their decoded tags and confidences.
+    public func words(_ units: [Unit], _ decoded: (tags: [Int], confidence: [Float])) -> [Word] {
+        let (ids, confidence) = decoded
         var words: [Word] = []
         for (index, unit) in units.enumerated() {
             let name = tags[ids[index]]
