@@ -43,6 +43,39 @@ def test_tokenized_email_comes_back_to_the_client(stack, stream):
     assert answer == "Forward the contract to jane.doe@example.com before noon."
 
 
+def emulator_requests(stack):
+    with urllib.request.urlopen(stack.emulator_url.split("/compatible-mode")[0] + "/_emulator/requests",
+                                timeout=5) as response:
+        entries = json.loads(response.read())["requests"]
+    texts = []
+    for entry in entries:
+        try:
+            body = json.loads(entry["body"])
+        except ValueError:
+            continue
+        texts.append("\n".join(str(m.get("content", "")) for m in body.get("messages", []) if isinstance(m, dict)))
+    return texts
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_name_reaches_the_model_as_a_placeholder_and_comes_back_restored(stack, stream):
+    # The shipped pii-names pack (NER, on by default): the name and the address are tokenized before the cache and
+    # the upstream; the emulator echoes what it received, placeholders included, and Airlock puts the values back.
+    said = f"请转告王建国，包裹已寄到杭州市西湖区文三路90号5幢302室。（{'流式' if stream else '整段'}）"
+    messages = [{"role": "user", "content": "[[echo]] " + said}]
+    if stream:
+        chunks = client(stack).chat.completions.create(model="qwen-plus", messages=messages, stream=True)
+        answer = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        answer = client(stack).chat.completions.create(model="qwen-plus", messages=messages).choices[0].message.content
+    assert answer == said
+    received = [body for body in emulator_requests(stack) if said[-4:] in body]
+    assert received, "the emulator should have received the request"
+    assert "王建国" not in received[-1] and "文三路" not in received[-1]
+    assert "<PERSON_1>" in received[-1] and "<ADDRESS_1>" in received[-1]
+    assert "王建国" not in stack.logs()
+
+
 def test_card_split_across_chunks_is_masked_in_the_stream(stack):
     chunks = client(stack).chat.completions.create(
         model="qwen-plus", messages=[{"role": "user", "content": "[[fault:pii_leak]] who is the customer?"}],
@@ -85,6 +118,7 @@ def test_sighup_reloads_the_rules_and_a_broken_pack_keeps_the_old_set(stack, tmp
     env = dict(os.environ, AIRLOCK_LISTEN=f"127.0.0.1:{port}", AIRLOCK_UPSTREAM_URL=stack.emulator_url,
                DASHSCOPE_API_KEY=API_KEY, AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{stack.redis_port}/0",
                AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"), AIRLOCK_RULES_DIR=str(rules),
+               AIRLOCK_RULES_NER_MODEL_DIR=os.path.join(ROOT, "models", "lac-2.1.2"),
                AIRLOCK_RULES_RELOAD_INTERVAL_MS="0", AIRLOCK_CACHE_ENABLED="false")
     env.pop("AIRLOCK_CONFIG", None)
     log_path = tmp_path / "airlock.log"

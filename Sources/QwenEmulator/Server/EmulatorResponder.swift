@@ -61,9 +61,41 @@ struct EmulatorResponder: HTTPResponder {
         case Self.basePath + "/models":
             guard request.method == .get else { return methodNotAllowed(request, path: path, exchange: exchange) }
             return models(request, exchange: exchange)
+        case "/_emulator/requests":
+            guard request.method == .get else { return methodNotAllowed(request, path: path, exchange: exchange) }
+            return recentRequests(exchange: exchange)
         default:
             return errorResponse(.notFound(path: path), exchange: exchange)
         }
+    }
+
+    /// `GET /_emulator/requests`: the bodies of the most recent chat and embedding requests, oldest first, as
+    /// `{"requests": [{"path", "body"}]}` (each body as the text it was): for tests of what reached the model, such
+    /// as placeholders instead of names. Not part of Qwen's API.
+    private func recentRequests(exchange: Exchange) -> Response {
+        let entries = state.stats.recentRequestBodies.map { entry -> String in
+            "{\"path\":\(Self.jsonString(entry.path)),\"body\":\(Self.jsonString(String(decoding: entry.body, as: UTF8.self)))}"
+        }
+        return jsonResponse(Array("{\"requests\":[\(entries.joined(separator: ","))]}".utf8), exchange: exchange)
+    }
+
+    /// `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     private func methodNotAllowed(_ request: Request, path: String, exchange: Exchange) -> Response {
