@@ -2,11 +2,13 @@
 # `make bench-proxy`: wrk against qwen-emulator directly and through Airlock (non-streaming), at 1 and 32 connections,
 # with four Airlock configurations on the same emulator: rules and usage accounting off (the bare proxy core), rules
 # off (AIRLOCK_RULES_ENABLED=false; every answer's usage read and priced at the International rates),
-# the regex rules only (a copy of rules/ with the semantic rules disabled; the refusal pack's phrase rules and
-# refusal-lexical, which need no model, stay on), and the default rules (regex, lexical and semantic: every prompt is
-# embedded; every ok answer is judged for refusal by the phrase rules and refusal-lexical, no embedding). Prints requests/s and p50/p99 per path
-# and the latency each adds on a miss (the cache is off: every request goes upstream). Every prompt carries a
-# counter, so no two are identical. BENCH_DURATION (10s) per run, BIN (.build/release).
+# the regex rules only (a copy of rules/ with the semantic and NER rules disabled; the refusal pack's phrase rules and
+# refusal-lexical, which need no model, stay on), and the default rules (regex, lexical, semantic and NER: every prompt
+# is embedded, every prompt with Chinese text read by LAC; every ok answer is judged for refusal by the phrase rules and
+# refusal-lexical, no embedding). Prints requests/s and p50/p99 per path and the latency each adds on a miss (the cache
+# is off: every request goes upstream); then, at one connection, what the default rules add to Chinese prompts (a
+# short one with a name and an address, and 2 KB) over the regex rules. Every prompt carries a counter, so no two are
+# identical. BENCH_DURATION (10s) per run, BIN (.build/release).
 # A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,11 @@ off_port=$OFF_PORT; regex_port=$REGEX_PORT; on_port=$ON_PORT
 # Rules off and usage accounting off: what reading, pricing and counting every answer's usage costs.
 bare_port=$(free_port)
 start_airlock accounting-off "$bare_port" "$emu_port" off false
+# The regex and NER rules (semantic rules off): what the NER rule adds to Chinese prompts, apart from the embedding.
+without_semantic_rules "$work/rules-ner" > /dev/null
+check_rules "$work/rules-ner"
+ner_port=$(free_port)
+start_airlock rules-ner "$ner_port" "$emu_port" "$work/rules-ner"
 
 cat > "$work/post.lua" <<'LUA'
 local threads = 0
@@ -40,8 +47,30 @@ request = function()
 end
 LUA
 
-run() { # name url connections threads
-    in_fg wrk -t"$4" -c"$3" -d"$DURATION" --latency -s "$work/post.lua" "$2" > "$work/$1.txt"
+# Chinese prompts for the NER rule: one sentence with a name and an address, and about 2 KB of such sentences.
+python3 - "$work" <<'PY'
+import json, sys
+short = "请把合同寄给王建国，地址是杭州市西湖区文三路90号5幢302室，谢谢。"
+sentences = ["张伟住在北京市海淀区中关村大街27号，他在腾讯公司工作。", "请把包裹寄到上海市浦东新区张江路1000号，收件人陈建国。",
+             "明天下午三点，王小明在广州市天河区体育西路100号等你。", "李娜说她下个月搬到成都市武侯区人民南路四段9号。"]
+long, i = "", 0
+while len(long.encode()) < 2048:
+    long += sentences[i % len(sentences)]
+    i += 1
+for name, text in (("zh-short", short), ("zh-2k", long)):
+    head = json.dumps({"model": "qwen-plus", "messages": [{"role": "user", "content": text + "（#"}]},
+                      ensure_ascii=False).split('（#"')[0] + "（#"
+    with open(f"{sys.argv[1]}/post-{name}.lua", "w") as f:
+        f.write("local counter = 0\n")
+        f.write("local head = " + json.dumps(head, ensure_ascii=False) + "\n")
+        f.write('local tail = "）\\"}],\\"temperature\\":0.2}"\n')
+        f.write("request = function()\n    counter = counter + 1\n")
+        f.write('    return wrk.format("POST", nil, {["Content-Type"] = "application/json", '
+                '["Authorization"] = "Bearer bench-key"}, head .. counter .. tail)\nend\n')
+PY
+
+run() { # name url connections threads [script]
+    in_fg wrk -t"$4" -c"$3" -d"$DURATION" --latency -s "$work/${5:-post}.lua" "$2" > "$work/$1.txt"
 }
 declare -A url=(
     [direct]="http://127.0.0.1:$emu_port/compatible-mode/v1/chat/completions"
@@ -49,6 +78,7 @@ declare -A url=(
     [off]="http://127.0.0.1:$off_port/v1/chat/completions"
     [regex]="http://127.0.0.1:$regex_port/v1/chat/completions"
     [on]="http://127.0.0.1:$on_port/v1/chat/completions"
+    [ner]="http://127.0.0.1:$ner_port/v1/chat/completions"
 )
 order=(direct bare off regex on)
 # Warm every path (connection pools, the embedder) before measuring.
@@ -57,9 +87,15 @@ for conns in 1 32; do
     threads=$(( conns == 1 ? 1 : 2 ))
     for path in "${order[@]}"; do run "$path-$conns" "${url[$path]}" "$conns" "$threads"; done
 done
+for prompt in zh-short zh-2k; do
+    for path in regex ner on; do
+        in_fg wrk -t1 -c2 -d2s -s "$work/post-$prompt.lua" "${url[$path]}" >/dev/null
+        run "$path-$prompt" "${url[$path]}" 1 1 "post-$prompt"
+    done
+done
 
 echo "wrk, non-streaming chat completions, $DURATION per run, $(nproc) cores; cache off (every request goes upstream)."
-echo "Regex rules only: a copy of rules/ with $SEMANTIC_OFF semantic rule(s) set to enabled: false (refusal-lexical stays on)."
+echo "Regex rules only: a copy of rules/ with $SEMANTIC_OFF semantic and NER rule(s) set to enabled: false (refusal-lexical stays on)."
 echo
 python3 - "$work" <<'PY'
 import re, sys, os
@@ -93,6 +129,13 @@ for path, base, what in (("off", "bare", "usage accounting (read, price, count e
                          ("on", "regex", "semantic rules (prompt embedded)"), ("on", "off", "the default rule set")):
     v, b = rows[(path, 1)], rows[(base, 1)]
     print(f"{what} add at 1 connection: p50 {v[1]-b[1]:+.3f} ms   [{labels[path]} vs {labels[base]}]")
+print()
+for prompt, what in (("zh-short", "a one-sentence Chinese prompt with a name and an address"),
+                     ("zh-2k", "a 2 KB Chinese prompt of names and addresses")):
+    v, n, b = parse(f"on-{prompt}"), parse(f"ner-{prompt}"), parse(f"regex-{prompt}")
+    print(f"{what}, 1 connection: the NER rule adds p50 {n[1]-b[1]:+.3f} ms, p99 {n[2]-b[2]:+.3f} ms "
+          f"[regex + NER vs regex only]; the default rules add p50 {v[1]-b[1]:+.3f} ms, p99 {v[2]-b[2]:+.3f} ms "
+          f"[vs regex only; default p50 {v[1]:.3f} ms, {v[3] + n[3]} non-2xx]")
 print("budgets: <= 0.3 ms added at p50 with one connection, rules off (the proxy core); usage accounting <= 0.02 ms "
       "(peers, third-party sequential loopback figures: LiteLLM 4.3 ms, Portkey 2.4 ms, Bifrost 0.44 ms)")
 PY

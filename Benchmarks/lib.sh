@@ -87,16 +87,37 @@ start_airlock() {
     AIRLOCK_LISTEN="127.0.0.1:$port" AIRLOCK_UPSTREAM_URL="http://127.0.0.1:$upstream/compatible-mode/v1" \
         DASHSCOPE_API_KEY=bench-key AIRLOCK_LOG_LEVEL=warning AIRLOCK_CACHE_ENABLED=false \
         AIRLOCK_REDIS_URL="$REDIS_URL" AIRLOCK_RULES_ENABLED=$enabled AIRLOCK_RULES_DIR="$dir" \
-        AIRLOCK_MODEL_DIR="$MODEL_DIR" AIRLOCK_PRICING_ENABLED="$accounting" \
+        AIRLOCK_MODEL_DIR="$MODEL_DIR" AIRLOCK_RULES_NER_MODEL_DIR="$PWD/models/lac-2.1.2" \
+        AIRLOCK_PRICING_ENABLED="$accounting" \
         AIRLOCK_PRICING_FILE="$PWD/prices/qwen.yaml" AIRLOCK_PRICING_REGION=international \
         "$BIN/airlock" serve >"$work/airlock-$name.log" 2>&1 &
     pids+=($!)
     wait_up "http://127.0.0.1:$port/healthz" "$!" "$work/airlock-$name.log"
 }
 
-# regex_only_rules DIR: a copy of rules/ in DIR with every semantic rule disabled; prints how many. Check the copy
-# with check_rules.
+# regex_only_rules DIR: a copy of rules/ in DIR with every semantic and NER rule disabled (the model-based ones);
+# prints how many. Check the copy with check_rules.
 regex_only_rules() {
+    local dir=$1
+    mkdir -p "$dir"
+    cp rules/* "$dir"/
+    python3 - "$dir" <<'PY'
+import pathlib, sys, yaml
+disabled = 0
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.yaml")):
+    pack = yaml.safe_load(path.read_text())
+    for rule in pack.get("rules", []):
+        if rule.get("kind") in ("semantic", "ner") and rule.get("enabled", True):
+            rule["enabled"] = False
+            disabled += 1
+    path.write_text(yaml.safe_dump(pack, sort_keys=False, allow_unicode=True))
+print(disabled)
+PY
+}
+
+# without_semantic_rules DIR: a copy of rules/ in DIR with only the semantic rules disabled (the NER rules stay on);
+# prints how many.
+without_semantic_rules() {
     local dir=$1
     mkdir -p "$dir"
     cp rules/* "$dir"/

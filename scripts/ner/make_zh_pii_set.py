@@ -7,8 +7,8 @@ stems, estate suffixes and sentence templates written for this set. Two disjoint
 building the NER rule) and `heldout` (not looked at until the rule was fixed). Fixed seeds: the output is the same on
 every run.
 
-Each split: 240 sentences from its 30 templates (every sentence has a name; 120 to 130 have an address too), then
-its 30 sentences without a name or an address.
+Each split: 240 sentences from its 30 templates (each with a name, an address or both), then its 30 sentences
+without a name or an address.
 
 Usage: scripts/ner/make_zh_pii_set.py OUT_DIR   (writes zh-names-addresses-dev.jsonl and -heldout.jsonl)
 """
