@@ -20,8 +20,21 @@ guard FileManager.default.fileExists(atPath: directory + "/model/word_emb") else
     print("LAC: no model at \(directory); run scripts/fetch-lac.sh")
     exit(1)
 }
+/// Resident memory of this process, from /proc/self/status (MB).
+func residentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kilobytes / 1024
+}
+
 openblas_set_num_threads(1)
+let before = residentMegabytes()
+let loadStarted = ContinuousClock.now
 let lac = try LACModel(directory: directory)
+let loadTime = ContinuousClock.now - loadStarted
+let loaded = residentMegabytes()
 let sentences = [
     "张伟住在北京市海淀区中关村大街27号，他在腾讯公司工作。", "请把包裹寄到广东省深圳市南山区科技园南区高新南一道8号，收件人陈建国。",
     "华为技术有限公司的总部位于深圳，北京大学的刘教授也去过。", "明天下午三点，王小明在上海浦东新区世纪大道100号等你。",
@@ -46,6 +59,10 @@ print(
     String(
         format: "  of which segmenting and ids: p50 %.2f ms; the network, Viterbi and the marginals (one piece): p50 %.2f ms",
         segmenting.p50, network.p50))
+print(
+    String(
+        format: "  loading the model: %.0f ms, resident memory +%.0f MB (process %.0f MB after a run)", milliseconds(loadTime),
+        loaded - before, residentMegabytes()))
 let english = String(
     repeating: "Please send the contract to John Smith at 221B Baker Street, London, before Friday. ", count: 25)
 let latin = measure(200) { _ = recognizer.entities(in: english) }
