@@ -95,19 +95,20 @@ start_airlock() {
     wait_up "http://127.0.0.1:$port/healthz" "$!" "$work/airlock-$name.log"
 }
 
-# regex_only_rules DIR: a copy of rules/ in DIR with every semantic and NER rule disabled (the model-based ones);
-# prints how many. Check the copy with check_rules.
-regex_only_rules() {
+# rules_without DIR KIND…: a copy of rules/ in DIR with every enabled rule of the given kinds disabled; prints how
+# many. Check the copy with check_rules.
+rules_without() {
     local dir=$1
+    shift
     mkdir -p "$dir"
     cp rules/* "$dir"/
-    python3 - "$dir" <<'PY'
+    python3 - "$dir" "$@" <<'PY'
 import pathlib, sys, yaml
 disabled = 0
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.yaml")):
     pack = yaml.safe_load(path.read_text())
     for rule in pack.get("rules", []):
-        if rule.get("kind") in ("semantic", "ner") and rule.get("enabled", True):
+        if rule.get("kind") in sys.argv[2:] and rule.get("enabled", True):
             rule["enabled"] = False
             disabled += 1
     path.write_text(yaml.safe_dump(pack, sort_keys=False, allow_unicode=True))
@@ -115,25 +116,11 @@ print(disabled)
 PY
 }
 
-# without_semantic_rules DIR: a copy of rules/ in DIR with only the semantic rules disabled (the NER rules stay on);
-# prints how many.
-without_semantic_rules() {
-    local dir=$1
-    mkdir -p "$dir"
-    cp rules/* "$dir"/
-    python3 - "$dir" <<'PY'
-import pathlib, sys, yaml
-disabled = 0
-for path in sorted(pathlib.Path(sys.argv[1]).glob("*.yaml")):
-    pack = yaml.safe_load(path.read_text())
-    for rule in pack.get("rules", []):
-        if rule.get("kind") == "semantic" and rule.get("enabled", True):
-            rule["enabled"] = False
-            disabled += 1
-    path.write_text(yaml.safe_dump(pack, sort_keys=False, allow_unicode=True))
-print(disabled)
-PY
-}
+# regex_only_rules DIR: a copy of rules/ in DIR with every semantic and NER rule (the model-based ones) disabled.
+regex_only_rules() { rules_without "$1" semantic ner; }
+
+# without_semantic_rules DIR: a copy of rules/ in DIR with only the semantic rules disabled (the NER rules stay on).
+without_semantic_rules() { rules_without "$1" semantic; }
 
 # start_rule_configurations EMULATOR_PORT [NAME_PREFIX]: three Airlocks in front of the emulator, with the rules off
 # (OFF_PORT), the regex rules only (REGEX_PORT) and the default rules (ON_PORT); sets SEMANTIC_OFF to the number of

@@ -94,29 +94,6 @@ __attribute__((target("avx2,fma"))) static inline void product64(const float *v,
     _mm256_storeu_ps(y + 32, a4), _mm256_storeu_ps(y + 40, a5), _mm256_storeu_ps(y + 48, a6), _mm256_storeu_ps(y + 56, a7);
 }
 
-// The same for 128 outputs with 512-bit registers: each broadcast feeds eight FMAs of sixteen lanes.
-__attribute__((target("avx2,fma,avx512f"))) static inline void product128(const float *v, int count, const float *w,
-                                                                          int width, float *y) {
-    __m512 a0 = _mm512_loadu_ps(y), a1 = _mm512_loadu_ps(y + 16), a2 = _mm512_loadu_ps(y + 32),
-           a3 = _mm512_loadu_ps(y + 48), a4 = _mm512_loadu_ps(y + 64), a5 = _mm512_loadu_ps(y + 80),
-           a6 = _mm512_loadu_ps(y + 96), a7 = _mm512_loadu_ps(y + 112);
-    for (int i = 0; i < count; i++) {
-        const __m512 s = _mm512_set1_ps(v[i]);
-        const float *r = w + (size_t)i * width;
-        a0 = _mm512_fmadd_ps(s, _mm512_loadu_ps(r), a0);
-        a1 = _mm512_fmadd_ps(s, _mm512_loadu_ps(r + 16), a1);
-        a2 = _mm512_fmadd_ps(s, _mm512_loadu_ps(r + 32), a2);
-        a3 = _mm512_fmadd_ps(s, _mm512_loadu_ps(r + 48), a3);
-        a4 = _mm512_fmadd_ps(s, _mm512_loadu_ps(r + 64), a4);
-        a5 = _mm512_fmadd_ps(s, _mm512_loadu_ps(r + 80), a5);
-        a6 = _mm512_fmadd_ps(s, _mm512_loadu_ps(r + 96), a6);
-        a7 = _mm512_fmadd_ps(s, _mm512_loadu_ps(r + 112), a7);
-    }
-    _mm512_storeu_ps(y, a0), _mm512_storeu_ps(y + 16, a1), _mm512_storeu_ps(y + 32, a2), _mm512_storeu_ps(y + 48, a3);
-    _mm512_storeu_ps(y + 64, a4), _mm512_storeu_ps(y + 80, a5), _mm512_storeu_ps(y + 96, a6);
-    _mm512_storeu_ps(y + 112, a7);
-}
-
 #define GRU_BODY(PRODUCT, CHUNK)                                                                                    \
     float *h = aligned_alloc(64, sizeof(float) * (size_t)hidden * 8);                                              \
     if (!h) abort();                                                                                               \
@@ -152,13 +129,6 @@ __attribute__((target("avx2,fma,avx512f"))) static inline void product128(const 
         }                                                                                                          \
     }                                                                                                              \
     free(h);
-
-__attribute__((target("avx2,fma,avx512f"))) static void gru_avx512(const float *projected, int first, int last,
-                                                                    int reverse, int hidden, const float *gates,
-                                                                    const float *candidate, float *states, int stride,
-                                                                    int offset) {
-    GRU_BODY(product128, 128)
-}
 
 // Two independent products at once (a layer's forward and backward recurrences): sixteen accumulators, so that
 // while one chain of FMAs waits on its last result the other proceeds.
@@ -305,19 +275,13 @@ int airlock_gru_at_level(int level, const float *projected, int first, int last,
         gru_avx2(projected, first, last, reverse, hidden, gates, candidate, states, stride, offset);
         return 1;
     }
-    if (level == 2 && cpu_level() >= 2 && hidden % 128 == 0) {
-        gru_avx512(projected, first, last, reverse, hidden, gates, candidate, states, stride, offset);
-        return 1;
-    }
 #endif
     return 0;
 }
 
 void airlock_gru(const float *projected, int first, int last, int reverse, int hidden, const float *gates,
                  const float *candidate, float *states, int stride, int offset) {
-    int level = cpu_level();
-    if (level == 2 && hidden % 128 != 0) level = 1;
-    if (!airlock_gru_at_level(level, projected, first, last, reverse, hidden, gates, candidate, states, stride,
+    if (!airlock_gru_at_level(cpu_level() >= 1 ? 1 : 0, projected, first, last, reverse, hidden, gates, candidate, states, stride,
                               offset)) {
         gru_portable(projected, first, last, reverse, hidden, gates, candidate, states, stride, offset);
     }

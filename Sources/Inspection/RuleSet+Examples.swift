@@ -30,13 +30,11 @@ extension RuleSet {
                 case .ner:
                     guard let recognizer else {
                         report.failures.append(
-                            InspectionError(
-                                .nerUnavailable, "ner examples need the NER model (models/lac-2.1.2, `make models`)",
-                                file: rule.location.file, line: rule.location.line, ruleID: rule.id))
+                            unavailable(rule, .nerUnavailable, "ner examples need the NER model (models/lac-2.1.2, `make models`)"))
                         continue
                     }
                     let compiled = CompiledNERRule(definition: rule, pack: pack.name)
-                    for (example, expected) in rule.matchExamples.map({ ($0, true) }) + rule.noMatchExamples.map({ ($0, false) }) {
+                    for (example, expected) in rule.labelledExamples {
                         report.examplesRun += 1
                         var text = example
                         let entities = recognizer.entities(in: example)
@@ -61,7 +59,7 @@ extension RuleSet {
                         report.failures += error.errors
                         continue
                     }
-                    for (example, expected) in rule.matchExamples.map({ ($0, true) }) + rule.noMatchExamples.map({ ($0, false) }) {
+                    for (example, expected) in rule.labelledExamples {
                         report.examplesRun += 1
                         let probability = compiled.probability(example)
                         if (probability >= compiled.threshold) != expected {
@@ -86,7 +84,7 @@ extension RuleSet {
                     } catch {
                         continue
                     }
-                    for (example, expected) in rule.matchExamples.map({ ($0, true) }) + rule.noMatchExamples.map({ ($0, false) }) {
+                    for (example, expected) in rule.labelledExamples {
                         report.examplesRun += 1
                         var text = example
                         let result = text.withUTF8 { bytes in
@@ -103,9 +101,7 @@ extension RuleSet {
                 case .semantic:
                     guard let embedder else {
                         report.failures.append(
-                            InspectionError(
-                                .embeddingUnavailable, "semantic examples need the embedding model",
-                                file: rule.location.file, line: rule.location.line, ruleID: rule.id))
+                            unavailable(rule, .embeddingUnavailable, "semantic examples need the embedding model"))
                         continue
                     }
                     if let classifier = rule.classifier, classifier.model.dimensions != embedder.dimensions {
@@ -113,7 +109,7 @@ extension RuleSet {
                             classifier.dimensionError(embedding: embedder.dimensions, ruleID: rule.id))
                         continue
                     }
-                    let examples = rule.matchExamples.map { ($0, true) } + rule.noMatchExamples.map { ($0, false) }
+                    let examples = rule.labelledExamples
                     // Each example as the rule reads it in service: an answer's opening for the refusal pack, the
                     // trimmed text otherwise.
                     let inputs = examples.map { example, _ in
@@ -156,6 +152,13 @@ extension RuleSet {
         return report
     }
 
+    /// A rule whose examples cannot run because its model is missing.
+    private static func unavailable(_ rule: RuleDefinition, _ code: InspectionError.Code, _ message: String)
+        -> InspectionError
+    {
+        InspectionError(code, message, file: rule.location.file, line: rule.location.line, ruleID: rule.id)
+    }
+
     private static func exampleError(_ rule: RuleDefinition, _ example: String, _ expected: Bool, _ detail: String?)
         -> InspectionError
     {
@@ -164,5 +167,12 @@ extension RuleSet {
         if let detail { message += " (\(detail))" }
         return InspectionError(
             .exampleFailed, message, file: rule.location.file, line: rule.location.line, ruleID: rule.id)
+    }
+}
+
+extension RuleDefinition {
+    /// The rule's examples, each with whether it should match: the `match` ones, then the `no_match` ones.
+    var labelledExamples: [(String, Bool)] {
+        matchExamples.map { ($0, true) } + noMatchExamples.map { ($0, false) }
     }
 }

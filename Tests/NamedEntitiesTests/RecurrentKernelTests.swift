@@ -1,7 +1,7 @@
 import CRecurrentKernels
 import Testing
 
-/// The GRU kernels against the portable loop: the AVX2 and AVX-512 products, and both directions interleaved, on
+/// The GRU kernels against the portable loop: the AVX2 one, and both directions interleaved (AVX-512), on
 /// random weights and inputs of LAC's size (hidden 128) over two independent segments.
 @Suite struct RecurrentKernelTests {
     struct Generator {
@@ -36,7 +36,7 @@ import Testing
         let reference = try #require(run(level: 0))
         #expect(reference.contains { abs($0) > 0.1 })
         var compared = 0
-        for level: Int32 in [1, 2] {
+        for level: Int32 in [1] {
             guard let states = run(level: level) else { continue }
             compared += 1
             let worst = zip(states, reference).map { abs($0 - $1) }.max() ?? 0

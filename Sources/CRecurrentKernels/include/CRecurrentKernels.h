@@ -8,12 +8,12 @@
 ///
 /// from h = 0, forward or (`reverse` non-zero) backward. `gates` is W_u and W_r side by side, hidden × 2·hidden
 /// row-major; `candidate` is W_c, hidden × hidden. Each h_t is written to `states + row * stride + offset`.
-/// Runs on the calling thread: AVX-512 when the CPU has it and hidden is a multiple of 128, else AVX2 and FMA when
-/// it has them and hidden is a multiple of 64 (checked once), else a portable loop.
+/// Runs on the calling thread: AVX2 and FMA when the CPU has them (checked once) and hidden is a multiple of 64, a
+/// portable loop otherwise.
 void airlock_gru(const float *projected, int first, int last, int reverse, int hidden, const float *gates,
                  const float *candidate, float *states, int stride, int offset);
 
-/// The same by one kernel (tests compare them): 0 the portable loop, 1 AVX2/FMA, 2 AVX-512 products. Returns 0 without computing
+/// The same by one kernel (tests compare them): 0 the portable loop, 1 AVX2/FMA. Returns 0 without computing
 /// when this CPU or this size cannot use `level`, else 1.
 int airlock_gru_at_level(int level, const float *projected, int first, int last, int reverse, int hidden,
                          const float *gates, const float *candidate, float *states, int stride, int offset);
