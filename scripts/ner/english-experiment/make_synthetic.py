@@ -25,6 +25,22 @@ PERSON_T = [
     "Mr. {Last} called again.", "Ms. {Last} will review the draft.", "Dr. {P} is on leave until May.",
     "Tell {First} that dinner is at seven.", "{First}, can you check the logs?", "I met {First} at the conference.",
     "Assigned to: {P}", "Reviewer: {P}; approver: {Q}", "Interviewed by {P} on Monday.", "From: {P}\nSubject: invoice",
+    "{Last} and {Last2} were the first two engineers we hired.", "{First} is very reliable; you can always count on her.",
+    "{First} told me the office closes early today.", "{First} has been late three times this week.",
+    "I asked {First} and {First2} to join the project.", "For the record, {Last} never signed the form.",
+    "Mrs. {Last} asked about her late fee.", "Mr. {P} would like a call back.", "Prof. {Last} moved the exam to June.",
+    "{P}'s flight lands at 6 pm.", "This is {First}'s laptop, not mine.", "Please book a table for {P}'s birthday.",
+    "{First}: \"Did you get my message?\" {First2}: \"Yes, thanks.\"",
+    "my name is {first} {last}", "her maiden name is {last}", "What's your last name? {Last}",
+    "Change the name on the ticket to {P}, please.", "The card is registered to {P}.", "I'm {First}, the new intern.",
+    "{P} ({Q}'s assistant) will send the slides.", "Our founders, {Last}, {Last2} and {Last3}, met in college.",
+    "Have you read the new book by {P}?", "The painting was bought by {P} in 2019.", "Is {P} still at the company?",
+    "Can you check whether {P} paid the invoice?", "{P}, {O}, {C}", ">{P} >{O} >{A} >{C}", "{P} | {O} | {C}",
+    "Signed, {P}, Head of Sales", "{P} — Senior Analyst — {O}", "Tenant: {P}\nLandlord: {Q}",
+    "Emergency contact: {P} (sister)", "The award goes to {P} for outstanding service.", "Thank you {First}!",
+    "Happy birthday, {First}!", "Good morning {P}, your appointment is confirmed.", "{P} lives on {A}.",
+    "{P} lives at {A}, {C}.", "Scott gave {First} his address: {A}, {C}.", "Send {First} the link.",
+    "Who will replace {Last} next month?", "Apparently {P} is moving to {C}.", "{P} won the chess tournament.",
 ]
 ADDRESS_T = [
     "Ship it to {A}.", "My address is {A}, {C}.", "Billing address: {A}\n{C} {Z}", "Please update my address to {A}.",
@@ -32,6 +48,9 @@ ADDRESS_T = [
     "Send the invoice to {O}, {A}, {C}.", "We live at {A}.", "Address: {A}, {C}, {N}",
     "Pick me up at {A} tomorrow.", "Return address: {P}, {A}, {Z} {C}", "The event is at {A}, {C}.",
     "{O}\n{A}\n{Z} {C}\n{N}", "Her new place is {A}, near the station.", "Can you find a pharmacy near {A}?",
+    "The bus drops you off at {A}.", "I want to change my address to {A}.", "New address: {A}, {Z} {C}",
+    "Meet me at the corner of {A} and {A2}.", "{A}\n{C}, {Z}", "Where is {A}? I can't find it on the map.",
+    "The parcel went to {A} instead of my home.", "shipping to {a}", "Our warehouse: {A}, {C} {Z}, {N}",
 ]
 ORG_T = [
     "I work at {O}.", "{O} announced a new product today.", "Compare {O} and {O2} for cloud hosting.",
@@ -51,6 +70,13 @@ NEG_T = [
     "Order #4521 shipped on 12 March.", "Turn left at the second light, then go straight.", "Call me when you land.",
     "I need a refund for order 77821.", "Is it safe to use Bluetooth on a plane?", "Monday, Tuesday and Friday work for me.",
     "The Apple Watch Series 9 battery lasts a day.", "Read Chapter 4 before the Exam.", "New York Times bestsellers this week?",
+    "I don't like this tone at all.", "WHAT DO I PRESS NEXT???", "A great song made even better by a mandolin coda.",
+    "\"You picked a fine time to leave,\" goes the chorus.", "What's not to love?", "3... 2... 1... liftoff!",
+    "Best Of The 70s: Songs You're Supposed To Hate", "The Big Three car makers dominate the economy.",
+    "Action & Adventure, Animation, Comedy, Kids & Family", "Why Won't My Laptop Turn On?", "It's Not About The Money",
+    "Happy New Year to everyone on the Team!", "Thanks For Your Help With The Migration.", "Sir, I really don't agree.",
+    "When: 2021-04-16 11:34 Where: the main hall.", "Celebrating its 10th year, the festival invites songwriters.",
+    "My father retired at the age of 54.", "Unlike the novel, the film is not about the war.", "Is there a better song on this list?",
 ]
 
 
@@ -69,10 +95,14 @@ def make(rng, fake):
             key = t[i + 1:j]
             if key in ("P", "Q"):
                 value, typ = fake.name(), "PERSON"
-                if rng.random() < 0.15: value = value.upper() if rng.random() < 0.5 else value.lower()
-            elif key == "First": value, typ = fake.first_name(), "PERSON"
-            elif key == "Last": value, typ = fake.last_name(), "PERSON"
-            elif key == "A": value, typ = fake.street_address(), "ADDRESS"
+                if rng.random() < 0.06: value = value.upper() if rng.random() < 0.5 else value.lower()
+            elif key in ("First", "First2"): value, typ = fake.first_name(), "PERSON"
+            elif key in ("Last", "Last2", "Last3"): value, typ = fake.last_name(), "PERSON"
+            elif key in ("first", "first2"): value, typ = fake.first_name().lower(), "PERSON"
+            elif key == "last": value, typ = fake.last_name().lower(), "PERSON"
+            elif key == "p": value, typ = fake.name().lower(), "PERSON"
+            elif key in ("A", "A2"): value, typ = fake.street_address(), "ADDRESS"
+            elif key == "a": value, typ = fake.street_address().lower(), "ADDRESS"
             elif key == "Z": value, typ = fake.postcode(), "ADDRESS"
             elif key in ("C", "C2"): value, typ = fake.city(), "LOCATION"
             elif key == "N": value, typ = fake.country(), "LOCATION"
