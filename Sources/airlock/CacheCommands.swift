@@ -4,6 +4,7 @@ import ArgumentParser
 import Digest
 import Embeddings
 import Foundation
+import Inspection
 import Logging
 import Redis
 import SemanticCache
@@ -61,6 +62,11 @@ struct EvalCacheCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Nearest neighbours checked against the gate per lookup (default: the cache's).")
     var candidates: Int?
 
+    @Option(
+        name: .long,
+        help: "Pass every text through the regex and NER prompt rules of this directory first, as serve does before the cache key (placeholders in place of names); pairs with a blocked text are left out.")
+    var rules: String?
+
     @Flag(
         name: .long,
         help: """
@@ -69,7 +75,9 @@ struct EvalCacheCommand: AsyncParsableCommand {
     var crowded = false
 
     func run() async throws {
-        let rows = try LabeledPairs.read(pairs)
+        let read = try LabeledPairs.read(pairs)
+        let rows: [LabeledPairs.Row]
+        if let rules { rows = try await Self.inspected(read, rulesDirectory: rules) } else { rows = read }
         guard SemanticCacheConfiguration.IndexBackend(rawValue: index) != nil else {
             throw ValidationError("--index must be local or redis")
         }
@@ -311,6 +319,57 @@ func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digi
 func format(_ value: Float, _ digits: Int) -> String { String(format: "%.\(digits)f", Double(value)) }
 
 /// The `a`, `b`, `same` rows of a pair file: TSV with a header and CSV-style quoting.
+extension EvalCacheCommand {
+    /// `rows` with every text as the prompt rules of `rulesDirectory` leave it (regex and NER rules; the others do not
+    /// change text), pairs with a blocked text left out; what changed is printed to standard error.
+    static func inspected(_ rows: [LabeledPairs.Row], rulesDirectory: String) async throws -> [LabeledPairs.Row] {
+        var packs: [RulePackDefinition]
+        do {
+            packs = try RuleSet.parsePacks(directory: rulesDirectory)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        for p in packs.indices {
+            for r in packs[p].rules.indices where ![RuleKind.regex, .ner].contains(packs[p].rules[r].kind) {
+                packs[p].rules[r].enabled = false
+            }
+        }
+        let needsNER = packs.contains { $0.enabled && $0.rules.contains { $0.enabled && $0.kind == .ner } }
+        var logger = Logger(label: "airlock.eval")
+        logger.logLevel = .error
+        let recognizer = needsNER ? try loadRecognizer(nil) : nil
+        let ruleSet: RuleSet
+        do {
+            ruleSet = try await RuleSet.compile(
+                packs: packs, directory: rulesDirectory, recognizer: recognizer, logger: logger)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        var seen: [String: String?] = [:]
+        func inspect(_ text: String) -> String? {
+            if let known = seen[text] { return known }
+            let inspection = ruleSet.inspectPromptPatterns(messages: [InspectedMessage(role: "user", content: text)])
+            let result: String? = inspection.decision == .allow ? inspection.messages[0].content : nil
+            seen[text] = result
+            return result
+        }
+        var kept: [LabeledPairs.Row] = []
+        for row in rows {
+            guard let a = inspect(row.a), let b = inspect(row.b) else { continue }
+            kept.append(LabeledPairs.Row(a: a, b: b, same: row.same))
+        }
+        let changed = seen.filter { $0.value != nil && $0.value! != $0.key }.count
+        let blocked = seen.values.filter { $0 == nil }.count
+        var originals: [String: Set<String>] = [:]
+        for (text, result) in seen { if let result { originals[result, default: []].insert(text) } }
+        let merged = originals.values.filter { $0.count > 1 }.reduce(0) { $0 + $1.count }
+        printError(
+            "rules \(rulesDirectory): \(changed) of \(seen.count) distinct texts changed, \(blocked) blocked "
+                + "(\(rows.count - kept.count) pairs left out), \(merged) distinct texts share their new text with another")
+        return kept
+    }
+}
+
 enum LabeledPairs {
     struct Row {
         var a: String
