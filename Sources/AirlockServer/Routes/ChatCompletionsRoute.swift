@@ -72,8 +72,9 @@ struct ChatCompletionsRoute: Sendable {
             let (texts, sources) = chat.inspectedTexts()
             let started = ContinuousClock.now
             // The NER model's work goes to the pool however short the text: model time never runs on an event loop.
-            let size =
-                ruleSet.promptNeedsEntityModel(texts) ? Int.max : texts.reduce(0) { $0 + $1.content.utf8.count }
+            // (Whether the model has anything to read is a scan, done only for a text short enough to run inline.)
+            let bytes = texts.reduce(0) { $0 + $1.content.utf8.count }
+            let size = bytes <= Self.inlineWorkBytes && ruleSet.promptNeedsEntityModel(texts) ? Int.max : bytes
             guard let inspection = await heavy(size, { await ruleSet.inspectPrompt(messages: texts) }) else {
                 return try shed(record: &record, scope: scope, request: request, context: context)
             }
