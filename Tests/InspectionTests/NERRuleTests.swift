@@ -123,6 +123,19 @@ import Testing
         #expect(released == String(repeating: "数据继续输出，", count: 40))
     }
 
+    @Test func aNameAtTheHoldbackBoundIsHeldUntilItEnds() async throws {
+        // No sentence end for longer than the bound: the text is read and released, but a name that touches the end
+        // of what has arrived may go on, so it waits for the next chunk and is redacted whole.
+        let rules = try await Self.ruleSet(Self.pack(scope: "output", action: "redact"))
+        let scanner = rules.makeOutputScanner(maxHoldbackBytes: 64)
+        let filler = String(repeating: "数据继续输出，", count: 4)
+        var released = scanner.feed(filler + "请联系王建").text
+        #expect(!released.contains("王"), "\(released)")
+        released += scanner.feed("国先生。").text
+        released += scanner.finish().text
+        #expect(released == filler + "请联系[PERSON]先生。", "\(released)")
+    }
+
     @Test func placeholdersInTheAnswerStayWhole() async throws {
         let rules = try await Self.ruleSet(Self.pack(scope: "both", action: "tokenize"))
         let prompt = await rules.inspectPrompt(messages: [.init(role: "user", content: "请问王建国先生的订单到了吗？")])
