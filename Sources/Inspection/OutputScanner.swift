@@ -119,9 +119,8 @@ public final class OutputScanner {
                         block += failed.blocking
                         newlyDisabled += entityRules.filter { $0.definition.onError == .open }.map(\.id)
                     } else if work > 0 {
-                        let hits = text.utf8.withContiguousStorageIfAvailable { piece in
-                            ruleSet.entityHits(entityRules, text: text, bytes: piece)
-                        } ?? []
+                        var piece = text
+                        let hits = piece.withUTF8 { ruleSet.entityHits(entityRules, text: text, bytes: $0) }
                         for var hit in hits {
                             hit.range = (hit.range.lowerBound + start)..<(hit.range.upperBound + start)
                             result.hits.append(hit)

@@ -33,7 +33,7 @@ extension RuleSet {
     /// restored later and must stay whole.
     func entityHits(_ rules: [CompiledNERRule], text: String, bytes: UnsafeBufferPointer<UInt8>) -> [SpanHit] {
         guard !rules.isEmpty, let recognizer else { return [] }
-        var entities = recognizer.workBytes(text) > 0 ? recognizer.entities(in: text) : []
+        var entities = recognizer.entities(in: text)
         if !entities.isEmpty, bytes.contains(UInt8(ascii: "<")) {
             let placeholders = placeholderRanges(bytes)
             if !placeholders.isEmpty {

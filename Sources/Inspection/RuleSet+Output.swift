@@ -27,8 +27,8 @@ extension RuleSet {
         var blocking: [String] = []
         var source = text
         var entityRules = outputNERRules
-        if !entityRules.isEmpty, entityWork(text) > configuration.maxEntityBytes {
-            let failed = entityBudgetFailures(entityRules, bytes: entityWork(text))
+        if !entityRules.isEmpty, case let work = entityWork(text), work > configuration.maxEntityBytes {
+            let failed = entityBudgetFailures(entityRules, bytes: work)
             failures += failed.failures
             blocking += failed.blocking
             entityRules = []

@@ -10,8 +10,6 @@
 /// is right (for an address, over its place words).
 public struct ChineseEntityRecognizer: EntityRecognizer {
     public let model: LACModel
-    public let name = "lac-2.1.2"
-    public let types: Set<EntityType> = [.person, .address, .location, .organization]
     /// Longest piece handed to the network at once, in Unicode scalars (LAC was trained on sentences).
     public let maxPieceScalars: Int
 
@@ -29,6 +27,8 @@ public struct ChineseEntityRecognizer: EntityRecognizer {
     }
 
     public func entities(in text: String) -> [RecognizedEntity] {
+        // A text without Han is not cut into pieces at all.
+        guard workBytes(text) > 0 else { return [] }
         var found: [RecognizedEntity] = []
         let read = pieces(text).filter(\.hasHan)
         let units = read.map { piece in

@@ -32,10 +32,6 @@ public struct RecognizedEntity: Sendable, Hashable {
 /// A model that finds names, addresses, places and organizations. Implementations are immutable and safe to call
 /// from any thread; a call is CPU work on the calling thread, linear in the text.
 public protocol EntityRecognizer: Sendable {
-    /// The model and its version, for logs and `airlock rules test`.
-    var name: String { get }
-    /// The types it can find.
-    var types: Set<EntityType> { get }
     /// The bytes of `text` the model would read: 0 when it has nothing to say about it (for the Chinese model, a text
     /// without a Han character). Cheap; for budgets and for choosing where the work runs.
     func workBytes(_ text: String) -> Int

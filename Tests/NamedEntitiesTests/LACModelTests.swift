@@ -18,8 +18,7 @@ import Testing
         var cases: [Case]
     }
 
-    static let directory =
-        ProcessInfo.processInfo.environment["AIRLOCK_LAC_DIR"] ?? Repository.path("models/lac-2.1.2")
+    static let directory = TestNERModel.directory
     static let model = Result { try LACModel(directory: directory) }
     static let fixture = Result {
         try JSONDecoder().decode(

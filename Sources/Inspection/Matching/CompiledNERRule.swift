@@ -46,28 +46,13 @@ final class CompiledNERRule: SpanRule {
         return hits
     }
 
-    /// Every occurrence of the lower-cased `needle` in `haystack`, ignoring ASCII case; a term that starts or ends
-    /// with a Latin letter must stand alone there.
+    /// Every occurrence of the lower-cased `needle` in `haystack` (see `CompiledRegexRule.firstOccurrence`).
     static func occurrences(of needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return [] }
         var found: [Range<Int>] = []
-        var index = 0
-        let last = haystack.count - needle.count
-        while index <= last {
-            var offset = 0
-            while offset < needle.count, CompiledRegexRule.lower(haystack[index + offset]) == needle[offset] {
-                offset += 1
-            }
-            if offset == needle.count
-                && !(CompiledRegexRule.isLetter(needle[0]) && index > 0 && CompiledRegexRule.isLetter(haystack[index - 1]))
-                && !(CompiledRegexRule.isLetter(needle[needle.count - 1]) && index + needle.count < haystack.count
-                    && CompiledRegexRule.isLetter(haystack[index + needle.count]))
-            {
-                found.append(index..<(index + needle.count))
-                index += needle.count
-            } else {
-                index += 1
-            }
+        var position = 0
+        while let range = CompiledRegexRule.firstOccurrence(of: needle, in: haystack, from: position) {
+            found.append(range)
+            position = range.upperBound
         }
         return found
     }

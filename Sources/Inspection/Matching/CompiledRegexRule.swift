@@ -112,26 +112,33 @@ final class CompiledRegexRule: SpanRule {
 
     /// Case-insensitive (ASCII) search for an already lower-cased needle.
     static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        firstOccurrence(of: needle, in: haystack, from: 0) != nil
+    }
+
+    /// The first place at or after `start` where the lower-cased `needle` occurs in `haystack`, ignoring ASCII case;
+    /// a needle that starts or ends with a Latin letter must stand alone there ("ave" is not in "have").
+    static func firstOccurrence(of needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>, from start: Int)
+        -> Range<Int>?
+    {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
         let first = needle[0]
-        var index = 0
+        var index = start
         let last = haystack.count - needle.count
         while index <= last {
             if lower(haystack[index]) == first {
                 var offset = 1
                 while offset < needle.count, lower(haystack[index + offset]) == needle[offset] { offset += 1 }
-                // A word that starts or ends with a letter must stand alone ("ave" is not in "have").
                 if offset == needle.count
                     && !(isLetter(needle[0]) && index > 0 && isLetter(haystack[index - 1]))
                     && !(isLetter(needle[needle.count - 1]) && index + needle.count < haystack.count
                         && isLetter(haystack[index + needle.count]))
                 {
-                    return true
+                    return index..<(index + needle.count)
                 }
             }
             index += 1
         }
-        return false
+        return nil
     }
 
     @inline(__always) static func isLetter(_ byte: UInt8) -> Bool {
