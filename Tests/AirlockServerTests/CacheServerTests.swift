@@ -26,16 +26,30 @@ import Upstream
         return ((json?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
     }
 
-    /// Stores happen off the response path: wait until the entry is indexed (the store embeds the question, and in a
-    /// parallel debug-build run the one shared encoder may have a queue).
+    /// Stores happen off the response path: wait until `count` entries are stored, their vectors indexed (the store
+    /// embeds the question, and in a parallel debug-build run the one shared encoder may have a queue).
     static func stored(_ airlock: AirlockHarness, count: Int) async throws {
-        try await eventually { (airlock.cache?.indexedEntryCount ?? 0) >= count }
+        try await eventually { (airlock.cache?.statistics.storeCount ?? 0) >= count }
     }
 
-    @Test func hitAfterMissExactAndSemanticAndPartitions() async throws {
-        let redis = try await RedisServerProcess.started()
+    /// The tests that take a server run on both: Debian's Redis 7, where `cache.index: auto` keeps the index in
+    /// process, and Redis 8, where it uses vector sets.
+    static let servers: [RedisServerProcess.Server] = [.system, .redis8]
+
+    static func started(_ server: RedisServerProcess.Server) async throws -> RedisServerProcess {
+        try await RedisServerProcess.started(server: server)
+    }
+
+    /// The backend `auto` must have chosen on `server`.
+    static func expectBackend(_ airlock: AirlockHarness, on server: RedisServerProcess.Server) {
+        #expect(airlock.cache?.indexBackend == (server == .redis8 ? .redis : .local))
+    }
+
+    @Test(arguments: servers) func hitAfterMissExactAndSemanticAndPartitions(_ server: RedisServerProcess.Server) async throws {
+        let redis = try await Self.started(server)
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
+            Self.expectBackend(airlock, on: server)
             let (first, firstBody) = try await Self.ask(airlock, "What is the boiling point of water at sea level?")
             #expect(first.header("x-airlock-cache") == "miss")
             #expect(first.header("x-airlock-outcome") == "ok")
@@ -73,8 +87,8 @@ import Upstream
         }
     }
 
-    @Test func chineseGetsExactHitsOnlyWithTheEnglishModelAndTheMetricsSaySo() async throws {
-        let redis = try await RedisServerProcess.started()
+    @Test(arguments: servers) func chineseGetsExactHitsOnlyWithTheEnglishModelAndTheMetricsSaySo(_ server: RedisServerProcess.Server) async throws {
+        let redis = try await Self.started(server)
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
             let (first, _) = try await Self.ask(airlock, "我要修改花呗使用额度")
@@ -90,8 +104,8 @@ import Upstream
         }
     }
 
-    @Test func streamsAreStoredAndReplayedToBothKindsOfClient() async throws {
-        let redis = try await RedisServerProcess.started()
+    @Test(arguments: servers) func streamsAreStoredAndReplayedToBothKindsOfClient(_ server: RedisServerProcess.Server) async throws {
+        let redis = try await Self.started(server)
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { airlock in
             let question = "Name three rivers in Europe"
@@ -119,8 +133,8 @@ import Upstream
         }
     }
 
-    @Test func refusalsFailuresAndNoStoreAreNeverStoredAndNoCacheSkipsLookup() async throws {
-        let redis = try await RedisServerProcess.started()
+    @Test(arguments: servers) func refusalsFailuresAndNoStoreAreNeverStoredAndNoCacheSkipsLookup(_ server: RedisServerProcess.Server) async throws {
+        let redis = try await Self.started(server)
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(
             environment: ["AIRLOCK_UPSTREAM_RETRIES": "0"], redisURL: redis.url, cache: true
@@ -178,15 +192,21 @@ import Upstream
         }
     }
 
-    @Test func twoInstancesShareEntriesAndRedisOutageMeansBypass() async throws {
-        let redis = try await RedisServerProcess.started()
+    @Test(arguments: servers) func twoInstancesShareEntriesAndRedisOutageMeansBypass(_ server: RedisServerProcess.Server) async throws {
+        let redis = try await Self.started(server)
         defer { redis.destroy() }
         try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { first in
             try await AirlockHarness.withRunning(redisURL: redis.url, cache: true) { second in
+                Self.expectBackend(second, on: server)
                 _ = try await Self.ask(first, "How many moons does Mars have?")
-                try await Self.stored(second, count: 1)  // arrived through the Redis stream
+                try await Self.stored(first, count: 1)
+                // In process, the entry reaches the second's index through the Redis stream; with vector sets, the
+                // index is Redis's own.
+                if server == .system { try await eventually { second.cache?.indexedEntryCount == 1 } }
                 let (shared, _) = try await Self.ask(second, "How many moons does Mars have?")
                 #expect(shared.header("x-airlock-cache") == "hit")
+                let (reworded, _) = try await Self.ask(second, "How many moons does the planet Mars have?")
+                #expect(reworded.header("x-airlock-cache-layer") == "semantic")
                 redis.destroy()
                 let (down, body) = try await Self.ask(second, "How far away is the Moon?")
                 #expect(down.status == 200)

@@ -9,8 +9,17 @@ import TimeSource
 
 @testable import SemanticCache
 
-/// The whole cache against a real `redis-server` each test starts and the real embedding model.
+/// The whole cache against a real `redis-server` each test starts and the real embedding model. The tests that take a
+/// backend run twice: the in-process index on Debian's Redis 7 and Redis 8's vector sets on the Redis 8 server
+/// `make test` fetches (`VectorSetCacheTests` adds what only the vector sets have).
 @Suite(.serialized) struct SemanticCacheIntegrationTests {
+    /// Both index backends, each on the server it runs on in production.
+    static let backends: [SemanticCacheConfiguration.IndexBackend] = [.local, .redis]
+
+    static func server(for backend: SemanticCacheConfiguration.IndexBackend) -> RedisServerProcess.Server {
+        backend == .redis ? .redis8 : .system
+    }
+
     /// The model, loaded once for the test process; a missing model fails the tests (run `make models`).
     static let embedder = Result { try TestModel.embedder() }
 
@@ -30,19 +39,26 @@ import TimeSource
 
     /// A Redis client and a cache over a fresh server; both shut down before the server is killed.
     static func withCache<T>(
+        _ backend: SemanticCacheConfiguration.IndexBackend = .local,
         _ configure: (inout SemanticCacheConfiguration) -> Void = { _ in }, time: any TimeSource = SystemTime(),
         _ body: (SemanticCache, RedisServerProcess) async throws -> T
     ) async throws -> T {
         let embedder = try embedder.get()
-        return try await RedisServerProcess.with { server in
+        return try await RedisServerProcess.with(server: server(for: backend)) { server in
             let redis = try makeRedis(server)
             defer { redis.shutdown() }
             var configuration = SemanticCacheConfiguration()
+            configuration.index = backend
             configure(&configuration)
             let cache = try SemanticCache(
                 configuration: configuration, redis: redis, embedder: embedder, time: time, logger: quiet)
             return try await body(cache, server)
         }
+    }
+
+    /// How many vectors the backend holds for `namespace`: the in-process index's entries, or the vector set's members.
+    static func vectors(_ cache: SemanticCache, _ namespace: String) async throws -> Int {
+        cache.indexBackend == .redis ? try await cache.vectorSetCount(namespace: namespace) : cache.indexedEntryCount
     }
 
     static var quiet: Logger {
@@ -66,14 +82,19 @@ import TimeSource
         }
     }
 
-    @Test func hitAfterMissExactAndSemantic() async throws {
-        try await Self.withCache { cache, _ in
+    @Test(arguments: backends) func hitAfterMissExactAndSemantic(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
+        try await Self.withCache(backend) { cache, _ in
             let key = Self.key("What is the capital of France?")
             guard case .miss(let vector) = await cache.lookup(key) else {
                 Issue.record("expected a miss")
                 return
             }
             #expect(await cache.store(key, completion: Self.answer, vector: vector) == .stored(id: key.exactID))
+            #expect(cache.indexBackend == backend)
+            // One vector, held where the backend says: in the process, or in Redis with nothing in the process.
+            #expect(cache.indexedEntryCount == (backend == .local ? 1 : 0))
+            let vectors = try await Self.vectors(cache, key.namespace)
+            #expect(vectors == 1)
             guard case .hit(let hit) = await cache.lookup(Self.key("  what is the capital of france? ")) else {
                 Issue.record("expected an exact hit")
                 return
@@ -93,8 +114,8 @@ import TimeSource
         }
     }
 
-    @Test func aScriptTheModelCannotJudgeGetsExactHitsOnly() async throws {
-        try await Self.withCache { cache, _ in
+    @Test(arguments: backends) func aScriptTheModelCannotJudgeGetsExactHitsOnly(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
+        try await Self.withCache(backend) { cache, _ in
             let question = "花呗怎么还款"
             #expect(await cache.store(Self.key(question), completion: Self.answer) == .stored(id: Self.key(question).exactID))
             #expect(Self.layer(await cache.lookup(Self.key(question))) == "exact")
@@ -113,13 +134,14 @@ import TimeSource
             configuration: .init(workers: 1), logger: quiet)
     }
 
-    @Test func chineseGoesToTheMultilingualModelAndItsGate() async throws {
+    @Test(arguments: backends) func chineseGoesToTheMultilingualModelAndItsGate(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
         let e5 = try Self.multilingual.get()
         let main = try Self.embedder.get()
-        try await RedisServerProcess.with { server in
+        try await RedisServerProcess.with(server: Self.server(for: backend)) { server in
             let redis = try Self.makeRedis(server)
             defer { redis.shutdown() }
             var configuration = SemanticCacheConfiguration()
+            configuration.index = backend
             configuration.semanticScripts = [.latin, .han]
             configuration.thresholds = [.han: 0.97]
             let cache = try SemanticCache(
@@ -146,8 +168,8 @@ import TimeSource
         }
     }
 
-    @Test func noAnswerCrossesScripts() async throws {
-        try await Self.withCache({ $0.semanticScripts = Set(TextScript.allCases) }) { cache, _ in
+    @Test(arguments: backends) func noAnswerCrossesScripts(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
+        try await Self.withCache(backend, { $0.semanticScripts = Set(TextScript.allCases) }) { cache, _ in
             #expect(Self.key("What is the capital of France?").namespace != Self.key("法国的首都是哪里？").namespace)
             let english = Self.key("How many legs does a spider have?")
             #expect(await cache.store(english, completion: Self.answer) == .stored(id: english.exactID))
@@ -156,8 +178,8 @@ import TimeSource
         }
     }
 
-    @Test func aScriptsOwnThresholdApplies() async throws {
-        try await Self.withCache({ $0.thresholds = [.latin: 0.999] }) { cache, _ in
+    @Test(arguments: backends) func aScriptsOwnThresholdApplies(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
+        try await Self.withCache(backend, { $0.thresholds = [.latin: 0.999] }) { cache, _ in
             let key = Self.key("What is the capital of France?")
             #expect(await cache.store(key, completion: Self.answer) == .stored(id: key.exactID))
             #expect(Self.layer(await cache.lookup(Self.key("What's the capital of France?"))) == "miss")
@@ -165,8 +187,8 @@ import TimeSource
         }
     }
 
-    @Test func noHitAcrossTenantModelSystemPromptOrTemperature() async throws {
-        try await Self.withCache { cache, _ in
+    @Test(arguments: backends) func noHitAcrossTenantModelSystemPromptOrTemperature(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
+        try await Self.withCache(backend) { cache, _ in
             let text = "How many legs does a spider have?"
             #expect(await cache.store(Self.key(text), completion: Self.answer) == .stored(id: Self.key(text).exactID))
             #expect(Self.layer(await cache.lookup(Self.key(text))) == "exact")
@@ -179,15 +201,16 @@ import TimeSource
         }
     }
 
-    @Test func entriesExpire() async throws {
-        try await Self.withCache { cache, _ in
+    @Test(arguments: backends) func entriesExpire(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
+        try await Self.withCache(backend) { cache, _ in
             let key = Self.key("Tell me a fact about owls.")
             _ = await cache.store(key, completion: Self.answer, ttl: .milliseconds(300))
             #expect(Self.layer(await cache.lookup(key)) == "exact")
             // Redis expires the entry on its own clock; the lookup then drops it from the index as well.
             try await eventually { Self.layer(await cache.lookup(key)) == "miss" }
             #expect(Self.layer(await cache.lookup(Self.key("Tell me one fact about owls."))) == "miss")
-            #expect(cache.indexedEntryCount == 0)
+            let left = try await Self.vectors(cache, key.namespace)
+            #expect(left == 0)
         }
     }
 
@@ -222,8 +245,8 @@ import TimeSource
         }
     }
 
-    @Test func deleteByNamespaceTenantAndAll() async throws {
-        try await Self.withCache { cache, _ in
+    @Test(arguments: backends) func deleteByNamespaceTenantAndAll(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
+        try await Self.withCache(backend) { cache, _ in
             let first = Self.key("Name a prime number.")
             let second = Self.key("Name a prime number.", tenant: "globex")
             let third = Self.key("Name an even number.", tenant: "globex", model: "qwen-max")
@@ -238,13 +261,14 @@ import TimeSource
             _ = await cache.store(first, completion: Self.answer)
             let deleted3 = try await cache.delete(.all)
             #expect(deleted3 == 1)
-            #expect(cache.indexedEntryCount == 0)
+            let left = try await Self.vectors(cache, first.namespace)
+            #expect(left == 0)
         }
     }
 
-    @Test func leastRecentlyHitEntriesAreEvictedPastTheCap() async throws {
+    @Test(arguments: backends) func leastRecentlyHitEntriesAreEvictedPastTheCap(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
         let time = ManualTime()
-        try await Self.withCache({ $0.maxEntriesPerNamespace = 3 }, time: time) { cache, _ in
+        try await Self.withCache(backend, { $0.maxEntriesPerNamespace = 3 }, time: time) { cache, _ in
             let keys = ["Define entropy.", "Define enthalpy.", "Define momentum.", "Define inertia."].map { Self.key($0) }
             for key in keys.prefix(3) {
                 _ = await cache.store(key, completion: Self.answer)
@@ -256,11 +280,15 @@ import TimeSource
             #expect(Self.layer(await cache.lookup(keys[1])) == "miss")
             #expect(Self.layer(await cache.lookup(keys[3])) == "exact")
             #expect(cache.statistics.evictionCount == 1)
+            // The evicted entry's vector left with it: a rewording of it finds nothing to be served.
+            let left = try await Self.vectors(cache, keys[0].namespace)
+            #expect(left == 3)
+            #expect(Self.layer(await cache.lookup(Self.key("Define the term enthalpy."))) == "miss")
         }
     }
 
     @Test func longPromptsAreNotStoredAndTheIndexKeepsItsMemoryBound() async throws {
-        try await Self.withCache({ $0.maxStoredTextBytes = 64; $0.maxIndexBytes = 4096 }) { cache, _ in
+        try await Self.withCache(.local, { $0.maxStoredTextBytes = 64; $0.maxIndexBytes = 4096 }) { cache, _ in
             let long = Self.key(String(repeating: "Explain this at length please. ", count: 3))
             let result = await cache.store(long, completion: Self.answer)
             #expect("\(result)".contains("longer than 64 bytes"))
@@ -276,8 +304,8 @@ import TimeSource
         }
     }
 
-    @Test func redisKilledMeansFastBypassThenHitsResume() async throws {
-        try await Self.withCache { cache, server in
+    @Test(arguments: backends) func redisKilledMeansFastBypassThenHitsResume(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
+        try await Self.withCache(backend) { cache, server in
             let key = Self.key("What is the speed of light?")
             _ = await cache.store(key, completion: Self.answer)
             #expect(Self.layer(await cache.lookup(key)) == "exact")
@@ -295,6 +323,8 @@ import TimeSource
             }
             _ = await cache.store(key, completion: Self.answer)
             #expect(Self.layer(await cache.lookup(key)) == "exact")
+            // Redis came back empty (no persistence): the stored-again entry is served by meaning too.
+            #expect(Self.layer(await cache.lookup(Self.key("What's the speed of light?"))) == "semantic")
             // Answered while Redis is still stopped: bounded by the command timeout, not by Redis coming back.
             server.pause()
             #expect(Self.layer(await cache.lookup(key)) == "bypass")
@@ -302,7 +332,7 @@ import TimeSource
         }
     }
 
-    @Test func placeholderTextKeepsPersonalDataOutOfTheCache() async throws {
+    @Test(arguments: backends) func placeholderTextKeepsPersonalDataOutOfTheCache(_ backend: SemanticCacheConfiguration.IndexBackend) async throws {
         // A stand-in for inspection's `tokenize` action: values become numbered placeholders, restored afterwards.
         func tokenize(_ text: String) -> (String, [String: String]) {
             var mapping: [String: String] = [:]
@@ -314,7 +344,7 @@ import TimeSource
             }
             return (words.joined(separator: " "), mapping)
         }
-        try await Self.withCache { cache, server in
+        try await Self.withCache(backend) { cache, server in
             let (aliceText, aliceValues) = tokenize("Write a welcome note to alice@example.com")
             let (bobText, bobValues) = tokenize("Write a welcome note to bob@example.org")
             let stored = CachedCompletion(model: "m", content: "Hello <EMAIL_1>, welcome!", finishReason: "stop")
@@ -335,6 +365,16 @@ import TimeSource
                 let fields = try await redis.execute(RedisCommand("HGETALL", key)).fieldMap ?? [:]
                 for value in fields.values { #expect(!String(decoding: value, as: UTF8.self).contains("example.com")) }
             }
+            // Nor do the vector sets' members or their attributes (the gate's text).
+            for key in keys where key.hasSuffix(":vs") {
+                let members = try await redis.execute(RedisCommand("VRANDMEMBER", key, 100)).array?.compactMap(\.string) ?? []
+                #expect(!members.isEmpty)
+                for member in members {
+                    let attributes = try await redis.execute(RedisCommand("VGETATTR", key, member)).string ?? ""
+                    #expect(attributes.contains("<EMAIL_1>") && !attributes.contains("example.com"), "\(attributes)")
+                }
+            }
+            #expect(keys.contains { $0.hasSuffix(":vs") } == (backend == .redis))
         }
     }
 }

@@ -6,9 +6,10 @@ import TimeSource
 
 @testable import SemanticCache
 
-/// The whole cache with the vector-set backend (`index: redis`) against the Redis 8 server `make test` fetches and the
-/// real model: the same behaviour as the in-process index (exact and semantic hits, the gate, expiry, the LRU cap, two
-/// instances, a Redis restart), with no index in the process and nothing loaded at start.
+/// What only the vector-set backend (`index: redis`) has, against the Redis 8 server `make test` fetches and the real
+/// model: two instances sharing one index with nothing loaded, members leaving the set with their entries, a refused
+/// vector. What both backends share (hits, the gate, expiry, the LRU cap, deletes, a Redis restart) runs on both in
+/// `SemanticCacheIntegrationTests`.
 @Suite(.serialized) struct VectorSetCacheTests {
     typealias Base = SemanticCacheIntegrationTests
 
@@ -26,30 +27,6 @@ import TimeSource
             let cache = try SemanticCache(
                 configuration: configuration, redis: redis, embedder: embedder, time: time, logger: Base.quiet)
             return try await body(cache, server, redis)
-        }
-    }
-
-    @Test func exactAndSemanticHitsAndTheGateWithNoIndexInTheProcess() async throws {
-        try await Self.withCache { cache, _, _ in
-            let key = Base.key("What is the capital of France?")
-            #expect(Base.layer(await cache.lookup(key)) == "miss")
-            #expect(await cache.store(key, completion: Base.answer) == .stored(id: key.exactID))
-            #expect(cache.indexedEntryCount == 0 && cache.indexBackend == .redis)
-            let value1 = try await cache.vectorSetCount(namespace: key.namespace)
-            #expect(value1 == 1)
-            guard case .hit(let exact) = await cache.lookup(Base.key("  what is the capital of france? ")) else {
-                Issue.record("expected an exact hit")
-                return
-            }
-            #expect(exact.layer == .exact && exact.entry.completion == Base.answer)
-            guard case .hit(let semantic) = await cache.lookup(Base.key("What's the capital of France?")) else {
-                Issue.record("expected a semantic hit")
-                return
-            }
-            #expect(semantic.layer == .semantic && semantic.similarity >= 0.9)
-            #expect(Base.layer(await cache.lookup(Base.key("What is the capital of Germany?"))) == "miss")
-            // Another namespace (another tenant) never sees it.
-            #expect(Base.layer(await cache.lookup(Base.key("What's the capital of France?", tenant: "globex"))) == "miss")
         }
     }
 
@@ -96,36 +73,6 @@ import TimeSource
         }
     }
 
-    @Test func anEntryRedisExpiredLeavesTheSetWhenItsLookupFindsItGone() async throws {
-        try await Self.withCache { cache, _, redis in
-            let key = Base.key("Name a large cat.")
-            _ = await cache.store(key, completion: Base.answer, ttl: .milliseconds(300))
-            try await eventually { Base.layer(await cache.lookup(key)) == "miss" }
-            let value5 = try await cache.vectorSetCount(namespace: key.namespace)
-            #expect(value5 == 0)
-            _ = redis
-        }
-    }
-
-    @Test func theLeastRecentlyHitLeaveEntryAndVectorSetPastTheCap() async throws {
-        let time = ManualTime()
-        try await Self.withCache({ $0.maxEntriesPerNamespace = 3 }, time: time) { cache, _, _ in
-            let keys = ["Define entropy.", "Define enthalpy.", "Define momentum.", "Define inertia."].map { Base.key($0) }
-            for key in keys.prefix(3) {
-                _ = await cache.store(key, completion: Base.answer)
-                time.advance(by: .milliseconds(5))
-            }
-            _ = await cache.lookup(keys[0])  // entropy is now the most recently hit
-            _ = await cache.store(keys[3], completion: Base.answer)
-            #expect(cache.statistics.evictionCount == 1)
-            let value6 = try await cache.vectorSetCount(namespace: keys[0].namespace)
-            #expect(value6 == 3)
-            #expect(Base.layer(await cache.lookup(keys[1])) == "miss")
-            #expect(Base.layer(await cache.lookup(Base.key("Define the term enthalpy."))) == "miss")
-            #expect(Base.layer(await cache.lookup(keys[0])) == "exact")
-        }
-    }
-
     /// The vector goes in with `VADD … CAS` after the entry's script: when Redis refuses it, the store is counted as
     /// failed and the entry still answers exact lookups; semantic lookups of that namespace are bypassed, not wrong.
     @Test func aRefusedVectorFailsTheStoreAndExactHitsRemain() async throws {
@@ -142,23 +89,6 @@ import TimeSource
             #expect(cache.statistics.storeFailureCount == 1)
             #expect(Base.layer(await cache.lookup(key)) == "exact")
             #expect(Base.layer(await cache.lookup(Base.key("Please define entropy."))) == "bypass")
-        }
-    }
-
-    @Test func aRedisRestartMeansBypassThenHitsAgain() async throws {
-        try await Self.withCache { cache, server, _ in
-            let key = Base.key("What is the speed of light?")
-            _ = await cache.store(key, completion: Base.answer)
-            server.kill()
-            #expect(Base.layer(await cache.lookup(Base.key("What's the speed of light?"))) == "bypass")
-            try await server.start()
-            // Redis came back empty (no persistence): misses, then hits once stored again.
-            try await eventually {
-                if case .bypass = await cache.lookup(key) { return false }
-                return true
-            }
-            _ = await cache.store(key, completion: Base.answer)
-            #expect(Base.layer(await cache.lookup(Base.key("What's the speed of light?"))) == "semantic")
         }
     }
 }
