@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 APT_PACKAGES := libcurl4-openssl-dev libhiredis-dev libpcre2-dev libopenblas-dev redis-server wrk curl prometheus \
-	python3-yaml
+	python3-yaml python3-numpy wamerican
 SWIFT ?= swift
 RELEASE_BIN := .build/release
 
@@ -23,6 +23,7 @@ models:
 	@bash scripts/fetch-model.sh
 	@bash scripts/fetch-e5.sh
 	@bash scripts/fetch-lac.sh
+	@bash scripts/fetch-english-ner.sh
 
 # Redis 8 (vector sets) for the `redis` semantic-index backend's tests: pinned and sha256-checked, into .tools/.
 redis8:

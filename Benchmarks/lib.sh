@@ -88,6 +88,7 @@ start_airlock() {
         DASHSCOPE_API_KEY=bench-key AIRLOCK_LOG_LEVEL=warning AIRLOCK_CACHE_ENABLED=false \
         AIRLOCK_REDIS_URL="$REDIS_URL" AIRLOCK_RULES_ENABLED=$enabled AIRLOCK_RULES_DIR="$dir" \
         AIRLOCK_MODEL_DIR="$MODEL_DIR" AIRLOCK_RULES_NER_MODEL_DIR="$PWD/models/lac-2.1.2" \
+        AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR="$PWD/models/english-ner" \
         AIRLOCK_PRICING_ENABLED="$accounting" \
         AIRLOCK_PRICING_FILE="$PWD/prices/qwen.yaml" AIRLOCK_PRICING_REGION=international \
         "$BIN/airlock" serve >"$work/airlock-$name.log" 2>&1 &

@@ -140,6 +140,8 @@ public struct AirlockConfiguration: Sendable, Equatable {
         public var maxSemanticTokens = 8192
         /// The NER model's directory (LAC 2.1.2, fetched by `make models`), loaded when an enabled rule is `kind: ner`.
         public var nerModelDirectory = "models/lac-2.1.2"
+        /// The English NER model's directory (trained at set-up by `make models`), loaded with the Chinese one.
+        public var nerEnglishModelDirectory = "models/english-ner"
         /// The NER rules' per-request budget, in bytes of text the model reads.
         public var maxEntityBytes = 64 * 1024
     }

@@ -406,6 +406,14 @@ struct Setting: Sendable {
                 config.rules.nerModelDirectory = raw
                 return true
             }, render: { $0.rules.nerModelDirectory }),
+        Setting(
+            "rules.ner_english_model_dir", env: ["AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR"], default: "models/english-ner",
+            expected: "the directory of the English NER model (make models trains it)",
+            apply: { raw, config in
+                guard let raw, !raw.isEmpty else { return false }
+                config.rules.nerEnglishModelDirectory = raw
+                return true
+            }, render: { $0.rules.nerEnglishModelDirectory }),
         .count(
             "rules.max_ner_bytes", env: "AIRLOCK_RULES_MAX_NER_BYTES", default: 65536, range: 1024...16_777_216,
             \.rules.maxEntityBytes),

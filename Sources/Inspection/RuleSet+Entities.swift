@@ -57,14 +57,21 @@ extension RuleSet {
 }
 
 extension RuleSet {
-    /// Whether inspecting these prompt texts runs the NER model (then the work belongs on the pool, never inline on
-    /// an event loop, however short the text).
-    public func promptNeedsEntityModel(_ messages: [InspectedMessage]) -> Bool {
+    /// What inspecting these prompt texts asks of the NER models: nothing, linear work (the English model: feature
+    /// sums, inline for a short prompt like a regex scan), or a network (LAC: on the pool however short the text).
+    public func promptEntityWork(_ messages: [InspectedMessage]) -> EntityWork {
         let rules = promptNERRules
-        guard !rules.isEmpty else { return false }
-        return messages.contains { message in
-            rules.contains { $0.definition.roles.contains(message.role) } && entityWork(message.content) > 0
+        guard !rules.isEmpty, let recognizer else { return .none }
+        var work = EntityWork.none
+        for message in messages where rules.contains(where: { $0.definition.roles.contains(message.role) }) {
+            if recognizer.runsNetwork(message.content) { return .network }
+            if recognizer.workBytes(message.content) > 0 { work = .linear }
         }
+        return work
+    }
+
+    public enum EntityWork: Sendable {
+        case none, linear, network
     }
 
     /// Whether answers are read by the NER model.

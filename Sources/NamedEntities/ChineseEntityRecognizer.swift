@@ -26,6 +26,8 @@ public struct ChineseEntityRecognizer: EntityRecognizer {
         text.unicodeScalars.contains(where: Self.isHan) ? text.utf8.count : 0
     }
 
+    public func runsNetwork(_ text: String) -> Bool { workBytes(text) > 0 }
+
     public func entities(in text: String) -> [RecognizedEntity] {
         // A text without Han is not cut into pieces at all.
         guard workBytes(text) > 0 else { return [] }

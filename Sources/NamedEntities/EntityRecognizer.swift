@@ -35,30 +35,45 @@ public protocol EntityRecognizer: Sendable {
     /// The bytes of `text` the model would read: 0 when it has nothing to say about it (for the Chinese model, a text
     /// without a Han character). Cheap; for budgets and for choosing where the work runs.
     func workBytes(_ text: String) -> Int
+    /// Whether reading `text` runs a neural network: model time, which belongs on the work pool however short the
+    /// text. A model that only sums feature weights (the English perceptron) costs linear work, like a regex scan.
+    func runsNetwork(_ text: String) -> Bool
     /// The entities of `text`, in order, not overlapping.
     func entities(in text: String) -> [RecognizedEntity]
 }
 
-/// Loads the NER model the first time a rule set needs it and keeps it: a rule file that gains an NER rule on reload
-/// gets the model then, and a deployment without NER rules never pays for it.
+/// Loads the NER models the first time a rule set needs them and keeps them: a rule file that gains an NER rule on
+/// reload gets them then, and a deployment without NER rules never pays for them. Two models behind one recognizer
+/// (``ScriptRoutedRecognizer``): LAC for Chinese from `directory`, the English model from `englishDirectory`.
 public final class EntityRecognizerLoader: Sendable {
     public let directory: String
+    public let englishDirectory: String
     private let loaded = Mutex<(any EntityRecognizer)?>(nil)
 
-    public init(directory: String) {
+    public init(directory: String, englishDirectory: String) {
         self.directory = directory
+        self.englishDirectory = englishDirectory
     }
 
-    /// The model, loaded now if it was not yet. Throws a message naming the directory when it cannot be read.
+    /// The models, loaded now if they were not yet. Throws a message naming the directory when one cannot be read.
     public func recognizer() throws(EntityModelError) -> any EntityRecognizer {
         if let model = loaded.withLock({ $0 }) { return model }
-        let model: any EntityRecognizer
+        let chinese: ChineseEntityRecognizer
         do {
-            model = try ChineseEntityRecognizer(directory: directory)
+            chinese = try ChineseEntityRecognizer(directory: directory)
         } catch {
             throw EntityModelError(
                 "cannot load the NER model from \(directory) (\(error)); run `make models` or set rules.ner_model_dir")
         }
+        let english: EnglishEntityRecognizer
+        do {
+            english = try EnglishEntityRecognizer(directory: englishDirectory)
+        } catch {
+            throw EntityModelError(
+                "cannot load the English NER model from \(englishDirectory) (\(error)); run `make models` or set "
+                    + "rules.ner_english_model_dir")
+        }
+        let model = ScriptRoutedRecognizer(chinese: chinese, english: english)
         return loaded.withLock { current in
             if let current { return current }
             current = model

@@ -69,11 +69,14 @@ func loadLocalEmbedder(_ directory: String?) throws -> LocalEmbedder {
     }
 }
 
-/// The NER model from the directory named by `--ner-model`, `$AIRLOCK_RULES_NER_MODEL_DIR`, or the default.
-func loadRecognizer(_ directory: String?) throws -> any EntityRecognizer {
-    let path = directory ?? ProcessInfo.processInfo.environment["AIRLOCK_RULES_NER_MODEL_DIR"] ?? "models/lac-2.1.2"
+/// The NER models from the directories named by `--ner-model` and `--ner-english-model`,
+/// `$AIRLOCK_RULES_NER_MODEL_DIR` and `$AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR`, or the defaults.
+func loadRecognizer(_ directory: String?, english: String? = nil) throws -> any EntityRecognizer {
+    let environment = ProcessInfo.processInfo.environment
+    let path = directory ?? environment["AIRLOCK_RULES_NER_MODEL_DIR"] ?? "models/lac-2.1.2"
+    let englishPath = english ?? environment["AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR"] ?? "models/english-ner"
     do {
-        return try EntityRecognizerLoader(directory: path).recognizer()
+        return try EntityRecognizerLoader(directory: path, englishDirectory: englishPath).recognizer()
     } catch {
         throw ValidationError(error.description)
     }

@@ -52,6 +52,11 @@ struct RulesCommand: AsyncParsableCommand {
         @Option(name: .long, help: "NER model directory (default: $AIRLOCK_RULES_NER_MODEL_DIR or models/lac-2.1.2).")
         var nerModel: String?
 
+        @Option(
+            name: .long,
+            help: "English NER model directory (default: $AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR or models/english-ner).")
+        var nerEnglishModel: String?
+
         func run() async throws {
             let packs: [RulePackDefinition]
             do {
@@ -63,7 +68,7 @@ struct RulesCommand: AsyncParsableCommand {
             let needsModel = packs.contains { $0.rules.contains { $0.kind == .semantic } }
             let embedder = needsModel ? try loadLocalEmbedder(model) : nil
             defer { embedder?.shutdown() }
-            let recognizer = packs.contains { $0.rules.contains { $0.kind == .ner } } ? try loadRecognizer(nerModel) : nil
+            let recognizer = packs.contains { $0.rules.contains { $0.kind == .ner } } ? try loadRecognizer(nerModel, english: nerEnglishModel) : nil
             let report = await RuleSet.testExamples(packs: packs, embedder: embedder, recognizer: recognizer)
             for failure in report.failures { printError(failure.description) }
             let skipped = report.skippedRules.isEmpty ? "" : "; skipped (guard): \(report.skippedRules.joined(separator: ", "))"
@@ -90,8 +95,13 @@ extension RulesCommand {
         @Option(name: .long, help: "NER model directory (default: $AIRLOCK_RULES_NER_MODEL_DIR or models/lac-2.1.2).")
         var nerModel: String?
 
+        @Option(
+            name: .long,
+            help: "English NER model directory (default: $AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR or models/english-ner).")
+        var nerEnglishModel: String?
+
         func run() async throws {
-            let recognizer = try loadRecognizer(nerModel)
+            let recognizer = try loadRecognizer(nerModel, english: nerEnglishModel)
             for text in texts.isEmpty ? readLinesFromStandardInput() : texts {
                 let bytes = Array(text.utf8)
                 let found = recognizer.entities(in: text).map { entity in
@@ -133,6 +143,10 @@ struct EvalRulesCommand: AsyncParsableCommand {
     var model: String?
     @Option(name: .long, help: "NER model directory (default: $AIRLOCK_RULES_NER_MODEL_DIR or models/lac-2.1.2).")
     var nerModel: String?
+    @Option(
+        name: .long,
+        help: "English NER model directory (default: $AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR or models/english-ner).")
+    var nerEnglishModel: String?
     @Option(name: .long, help: "How to count `partial` refusals: refusal, compliance or skip.")
     var partial: PartialLabel = .refusal
     @Option(name: .long, help: "Which rule kinds take part (injection, refusal): all, regex, semantic or lexical.")
@@ -165,7 +179,7 @@ struct EvalRulesCommand: AsyncParsableCommand {
             }
             let needsNER = packs.contains { $0.enabled && $0.rules.contains { $0.enabled && $0.kind == .ner } }
             let ruleSet = try await compile(
-                packs, embedder: nil, recognizer: needsNER ? try loadRecognizer(nerModel) : nil)
+                packs, embedder: nil, recognizer: needsNER ? try loadRecognizer(nerModel, english: nerEnglishModel) : nil)
             try evaluatePII(pii, ruleSet: ruleSet)
             return
         }

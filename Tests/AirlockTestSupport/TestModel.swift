@@ -48,15 +48,20 @@ public enum TestModel {
     public static func memoizingEmbedder() throws -> MemoizingEmbedder { try memo.get() }
 }
 
-/// The real NER model (LAC 2.1.2), loaded once for the whole test process. A missing model fails the tests that need
-/// it.
+/// The real NER models (LAC 2.1.2 and the English model `make models` trains), loaded once for the whole test
+/// process. A missing model fails the tests that need it.
 public enum TestNERModel {
     public static var directory: String {
         ProcessInfo.processInfo.environment["AIRLOCK_RULES_NER_MODEL_DIR"] ?? Repository.path("models/lac-2.1.2")
     }
 
+    public static var englishDirectory: String {
+        ProcessInfo.processInfo.environment["AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR"]
+            ?? Repository.path("models/english-ner")
+    }
+
     /// One loader for every rule set and server of the run.
-    public static let loader = EntityRecognizerLoader(directory: directory)
+    public static let loader = EntityRecognizerLoader(directory: directory, englishDirectory: englishDirectory)
 
     /// The model, or an error naming `make models`.
     public static func recognizer() throws -> any EntityRecognizer { try loader.recognizer() }

@@ -49,9 +49,11 @@ import Testing
         let answer = await rules.inspectOutput(
             text: "好的，这是给<PERSON_1>的感谢信，已注明地址<ADDRESS_1>。", tokens: inspection.tokens)
         #expect(answer.text == "好的，这是给王建国的感谢信，已注明地址杭州市西湖区文三路90号5幢302室。")
-        // English text is not read by the Chinese model: nothing changes, nothing is found.
+        // English text goes to the English model, behind the same rule.
         let english = await rules.inspectPrompt(messages: [.init(role: "user", content: "Write to John Smith.")])
-        #expect(english.messages[0].content == "Write to John Smith." && english.findings.isEmpty)
+        #expect(english.messages[0].content == "Write to <PERSON_1>.", "\(english.messages[0].content)")
+        #expect(english.tokens.value(for: "<PERSON_1>") == "John Smith")
+        #expect(english.findings.map(\.entity) == ["PERSON"])
     }
 
     @Test func thresholdsAllowAndDenyLists() async throws {
@@ -91,10 +93,14 @@ import Testing
                 #expect(inspection.decision == .allow && inspection.messages[0].content == long)
             }
         }
-        // English text costs nothing against the budget.
+        // English text counts against the budget as well (the English model reads it); text neither model reads
+        // (digits, symbols) costs nothing.
         let rules = try await Self.ruleSet(Self.pack(), maxEntityBytes: 1024)
         let english = String(repeating: "Please pass the papers to John Smith tomorrow. ", count: 100)
-        #expect(await rules.inspectPrompt(messages: [.init(role: "user", content: english)]).failures.isEmpty)
+        let overBudget = await rules.inspectPrompt(messages: [.init(role: "user", content: english)])
+        #expect(overBudget.failures.map(\.code) == [.textTooLong])
+        let digits = String(repeating: "1234 5678 + 42 = ? ", count: 100)
+        #expect(await rules.inspectPrompt(messages: [.init(role: "user", content: digits)]).failures.isEmpty)
     }
 
     @Test func streamedAnswersAreReadASentenceAtATimeWithBoundedHoldback() async throws {

@@ -56,6 +56,7 @@ class Stack:
                    AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
                    AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
                    AIRLOCK_RULES_NER_MODEL_DIR=os.path.join(ROOT, "models", "lac-2.1.2"),
+                   AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR=os.path.join(ROOT, "models", "english-ner"),
                    AIRLOCK_RULES_DIR=os.path.join(ROOT, "rules"),
                    AIRLOCK_PRICING_FILE=os.path.join(ROOT, "prices", "qwen.yaml"),
                    AIRLOCK_PRICING_REGION="international")
@@ -102,6 +103,7 @@ def fleet_of_two(stack, tmp_path, rules_dir, **extra_env):
                        DASHSCOPE_API_KEY=API_KEY, AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
                        AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
                    AIRLOCK_RULES_NER_MODEL_DIR=os.path.join(ROOT, "models", "lac-2.1.2"),
+                   AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR=os.path.join(ROOT, "models", "english-ner"),
                        AIRLOCK_RULES_DIR=str(rules_dir), AIRLOCK_UPSTREAM_RETRIES="0", **extra_env)
             env.pop("AIRLOCK_CONFIG", None)
             log = open(tmp_path / f"airlock-{index}.log", "w")

@@ -14,7 +14,8 @@ def test_names_are_tokenized_before_the_cache_sees_the_pairs(tmp_path):
         "请给王建国写一封感谢信\t请给王建国写一封感谢信\t1\n"
         "北京今天天气怎么样\t北京今天的天气怎么样\t1\n", encoding="utf-8")
     env = dict(os.environ, AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"),
-               AIRLOCK_RULES_NER_MODEL_DIR=os.path.join(ROOT, "models", "lac-2.1.2"))
+               AIRLOCK_RULES_NER_MODEL_DIR=os.path.join(ROOT, "models", "lac-2.1.2"),
+               AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR=os.path.join(ROOT, "models", "english-ner"))
     result = subprocess.run(
         [os.path.join(BIN, "airlock"), "eval", "cache", "--pairs", str(pairs), "--rules", os.path.join(ROOT, "rules"),
          "--json"], capture_output=True, text=True, timeout=300, env=env, cwd=str(tmp_path))

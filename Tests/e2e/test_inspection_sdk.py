@@ -76,6 +76,25 @@ def test_a_name_reaches_the_model_as_a_placeholder_and_comes_back_restored(stack
     assert "王建国" not in stack.logs()
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_an_english_name_reaches_the_model_as_a_placeholder_and_comes_back_restored(stack, stream):
+    # The same rule reads Latin-script text with the English model.
+    said = (f"Please tell Margaret Okonkwo that the parcel went to 4821 Willow Creek Road, Springfield "
+            f"({'streamed' if stream else 'whole'}).")
+    messages = [{"role": "user", "content": "[[echo]] " + said}]
+    if stream:
+        chunks = client(stack).chat.completions.create(model="qwen-plus", messages=messages, stream=True)
+        answer = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        answer = client(stack).chat.completions.create(model="qwen-plus", messages=messages).choices[0].message.content
+    assert answer == said
+    received = [body for body in emulator_requests(stack) if said[-10:] in body]
+    assert received, "the emulator should have received the request"
+    assert "Okonkwo" not in received[-1] and "Willow Creek" not in received[-1]
+    assert "<PERSON_1>" in received[-1] and "<ADDRESS_1>" in received[-1]
+    assert "Okonkwo" not in stack.logs() and "Willow Creek" not in stack.logs()
+
+
 def test_card_split_across_chunks_is_masked_in_the_stream(stack):
     chunks = client(stack).chat.completions.create(
         model="qwen-plus", messages=[{"role": "user", "content": "[[fault:pii_leak]] who is the customer?"}],
@@ -119,6 +138,7 @@ def test_sighup_reloads_the_rules_and_a_broken_pack_keeps_the_old_set(stack, tmp
                DASHSCOPE_API_KEY=API_KEY, AIRLOCK_REDIS_URL=f"redis://127.0.0.1:{stack.redis_port}/0",
                AIRLOCK_MODEL_DIR=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"), AIRLOCK_RULES_DIR=str(rules),
                AIRLOCK_RULES_NER_MODEL_DIR=os.path.join(ROOT, "models", "lac-2.1.2"),
+               AIRLOCK_RULES_NER_ENGLISH_MODEL_DIR=os.path.join(ROOT, "models", "english-ner"),
                AIRLOCK_RULES_RELOAD_INTERVAL_MS="0", AIRLOCK_CACHE_ENABLED="false")
     env.pop("AIRLOCK_CONFIG", None)
     log_path = tmp_path / "airlock.log"

@@ -101,7 +101,9 @@ public enum AirlockApplication {
             rules = try await loadRules(
                 configuration, upstream: upstream, logger: logger,
                 recognizerLoader: overrides.recognizerLoader
-                    ?? EntityRecognizerLoader(directory: configuration.rules.nerModelDirectory)
+                    ?? EntityRecognizerLoader(
+                        directory: configuration.rules.nerModelDirectory,
+                        englishDirectory: configuration.rules.nerEnglishModelDirectory)
             ) {
                 () throws(AirlockStartupError) -> any Embedder in
                 try embedder(for: "turn the semantic rules off (enabled: false), or set rules.enabled: false")

@@ -1,8 +1,6 @@
-"""The English NER experiment (README.md here): an averaged structured perceptron over BIO tags with hashed word,
-shape, context and name-gazetteer features, Viterbi-decoded; trained on JSONL rows, scored on a PII file the way
-`airlock eval rules --pii` scores (a prediction counts when it overlaps a gold span of its type).
-
-Usage: FAKER_PATH=DIR python3 perceptron.py TRAIN.jsonl EPOCHS TEST.jsonl [SHOW_ERRORS]
+"""The English NER model's reference implementation (train.py runs it): tokens, hashed features, an averaged
+structured perceptron over BIO tags, Viterbi decoding and forward-backward scores. Sources/NamedEntities/English is
+its Swift twin for inference, checked against the check.json that train.py writes.
 """
 import json, os, random, sys, unicodedata
 import numpy as np
@@ -79,15 +77,28 @@ def load_gazetteers():
     return first, last
 
 
+def load_words(path):
+    """Debian's wamerican word list: the words written in lower case (common words) and those written capitalized
+    (proper nouns), both lowered."""
+    lower, proper = set(), set()
+    for line in open(path, encoding="utf-8"):
+        w = line.strip()
+        if not w or "'" in w: continue
+        if w[:1].islower(): lower.add(w)
+        elif w[:1].isupper(): proper.add(w.lower())
+    return lower, proper
+
+
 STREET = set("street st avenue ave road rd lane ln drive dr place pl boulevard blvd court ct way suite apt apartment unit floor box p.o. rue via calle straße strasse weg gatan vägen vej veien laan straat plein katu tie gata rua ulica".split())
-COMPANY = set("inc inc. llc ltd ltd. gmbh sa s.a. ag group corp corporation company co plc bv oy ab as srl spa sas technologies solutions".split())
+COMPANY = set("inc inc. llc ltd ltd. gmbh sa s.a. ag group corp corporation company co plc bv oy ab as srl spa sas technologies solutions university college institute school academy hospital bank".split())
 
 
 class Featurizer:
-    def __init__(self, first, last):
-        self.first, self.last = first, last
+    def __init__(self, first, last, lower, proper):
+        self.first, self.last, self.lower, self.proper = first, last, lower, proper
 
-    def features(self, text, toks):
+    def strings(self, text, toks):
+        """The feature strings of every token (FEATURES.md; Sources/NamedEntities/English mirrors this)."""
         words = [text[s:e] for s, e, _ in toks]
         low = [w.lower() for w in words]
         shapes = [shape(w) for w in words]
@@ -114,9 +125,20 @@ class Featurizer:
             if i > 0 and low[i - 1] in STREET: f.append("st-1")
             if l in COMPANY: f.append("co")
             if i + 1 < n and low[i + 1] in COMPANY: f.append("co+1")
-            out.append(np.array([fnv(x) & MASK for x in f], dtype=np.int64))
+            common = l in self.lower
+            if common: f.append("dl")
+            if l in self.proper: f.append("dp")
+            if i > 0 and low[i - 1] in self.lower: f.append("dl-1")
+            if i + 1 < n and low[i + 1] in self.lower: f.append("dl+1")
+            if any(ord(c) > 127 for c in w): f.append("nonascii")
+            f += ["s2=" + l[-2:], "s4=" + l[-4:], "len=" + str(min(len(w), 12))]
+            if w[:1].isupper() and common and l not in self.first and l not in self.last: f.append("capcommon")
+            f.append("sh:dl=" + sh + "|" + ("1" if common else "0"))
+            out.append(f)
         return out
 
+    def features(self, text, toks):
+        return [np.array([fnv(x) & MASK for x in f], dtype=np.int64) for f in self.strings(text, toks)]
 
 def gold_tags(toks, spans):
     tags = [0] * len(toks)
@@ -194,42 +216,69 @@ def train(rows, fz, epochs):
     return W - U / c, T - UT / c, S - US / c
 
 
-def evaluate(path, fz, W, T, S, show=0):
-    aliases = {"STREET_ADDRESS": "ADDRESS", "GPE": "LOCATION"}
-    types = ["PERSON", "ADDRESS", "ORGANIZATION", "LOCATION"]
-    tp = {t: 0 for t in types}; fp = dict(tp); fn = dict(tp); gm = dict(tp)
-    shown = 0
-    for line in open(path, encoding="utf-8"):
-        r = json.loads(line)
+def marginals(em, trans, start):
+    """P(tag at token t) under the model's scores taken as a linear-chain CRF's log-potentials (forward-backward)."""
+    n = len(em)
+    def lse(x, axis):
+        m = x.max(axis=axis, keepdims=True)
+        return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+    alpha = np.zeros((n, K)); beta = np.zeros((n, K))
+    alpha[0] = start + em[0]
+    for t in range(1, n):
+        alpha[t] = lse(alpha[t - 1][:, None] + trans, 0) + em[t]
+    for t in range(n - 2, -1, -1):
+        beta[t] = lse(trans + (em[t + 1] + beta[t + 1])[None, :], 1)
+    z = lse(alpha[-1], 0)
+    return np.exp(alpha + beta - z)
+
+
+def entities(text, toks, fz, W, T, S):
+    """(type, start, end, score) in code points: Viterbi's spans, each scored by the mean over its tokens of the
+    marginal probability of its type (B and I together)."""
+    feats = fz.features(text, toks)
+    em = np.array([W[f].sum(0) for f in feats])
+    tags = viterbi(em, T, S)
+    marg = marginals(em, T, S)
+    out = []
+    start_token = 0
+    for kind, s0, e0 in spans_of(tags, toks):
+        ks = [k for k in range(len(toks)) if toks[k][0] >= s0 and toks[k][1] <= e0]
+        b, i_ = TAGS.index("B-" + kind), TAGS.index("I-" + kind)
+        score = float(np.mean([marg[k, b] + marg[k, i_] for k in ks]))
+        out.append((kind, s0, e0, score))
+    return out
+
+
+TYPES = ["PERSON", "ADDRESS", "ORGANIZATION", "LOCATION"]
+THRESHOLDS = [0.0, 0.5, 0.7]
+
+
+def score(rows, fz, W, T, S):
+    """Counts per type and minimum score, matched as `airlock eval rules --pii` matches (a prediction counts when it
+    overlaps a gold span of its type; a gold span is found when a prediction of its type overlaps it)."""
+    counts = {}
+    for r in rows:
         toks = tokenize(r["text"])
-        gold = [(aliases.get(s["type"], s["type"]), s["start"], s["end"]) for s in r["spans"]]
-        gold = [g for g in gold if g[0] in types]
-        pred = []
-        if toks:
-            feats = fz.features(r["text"], toks)
-            em = np.array([W[f].sum(0) for f in feats])
-            pred = spans_of(viterbi(em, T, S), toks)
-        for p in pred:
-            if any(g[0] == p[0] and g[1] < p[2] and p[1] < g[2] for g in gold): tp[p[0]] += 1
-            else:
-                fp[p[0]] += 1
-                if shown < show and p[0] == "PERSON": print("FP", r["text"][p[1]:p[2]], "|", r["text"][:120].replace("\n", " ")); shown += 1
-        for g in gold:
-            if any(g[0] == p[0] and g[1] < p[2] and p[1] < g[2] for p in pred): gm[g[0]] += 1
-            else:
-                fn[g[0]] += 1
-                if shown < show and g[0] == "PERSON": print("FN", r["text"][g[1]:g[2]], "|", r["text"][:120].replace("\n", " ")); shown += 1
-    for t in types:
-        p = tp[t] / max(1, tp[t] + fp[t]); rc = gm[t] / max(1, gm[t] + fn[t])
-        print(f"{t:14s} tp {tp[t]:4d} fp {fp[t]:4d} fn {fn[t]:4d}  precision {p:.4f} recall {rc:.4f}")
+        gold = [(s["type"], s["start"], s["end"]) for s in r["spans"] if s["type"] in TYPES]
+        found = entities(r["text"], toks, fz, W, T, S) if toks else []
+        for threshold in THRESHOLDS:
+            pred = [p for p in found if p[3] >= threshold]
+            for t in TYPES:
+                c = counts.setdefault(f"{t}@{threshold}", {"tp": 0, "fp": 0, "found": 0, "missed": 0})
+                for p in pred:
+                    if p[0] != t: continue
+                    c["tp" if any(g[0] == t and g[1] < p[2] and p[1] < g[2] for g in gold) else "fp"] += 1
+                for g in gold:
+                    if g[0] != t: continue
+                    c["found" if any(p[0] == t and g[1] < p[2] and p[1] < g[2] for p in pred) else "missed"] += 1
+    return counts
 
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    first, last = load_gazetteers()
-    print(len(first), len(last), file=sys.stderr)
-    fz = Featurizer(first, last)
-    rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-    W, T, S = train(rows, fz, int(sys.argv[2]))
-    np.savez_compressed(os.environ.get("MODEL_OUT", "model.npz"), W=W.astype(np.float32), T=T, S=S)
-    evaluate(sys.argv[3], fz, W, T, S, show=int(sys.argv[4]) if len(sys.argv) > 4 else 0)
+def report(counts):
+    for key in sorted(counts, key=lambda k: (TYPES.index(k.split("@")[0]), k)):
+        c = counts[key]
+        precision = c["tp"] / max(1, c["tp"] + c["fp"]); recall = c["found"] / max(1, c["found"] + c["missed"])
+        print(f"  {key:20s} precision {precision:.4f} ({c['tp']}/{c['tp'] + c['fp']})  "
+              f"recall {recall:.4f} ({c['found']}/{c['found'] + c['missed']})")
+
+

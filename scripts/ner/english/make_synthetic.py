@@ -61,7 +61,47 @@ LOC_T = [
     "I'm travelling to {C} next week.", "What's the weather like in {C}?", "We moved here from {C}.",
     "Flights from {C} to {C2} are cheap in March.", "She was born in {N}.", "Is {N} part of the EU?",
     "The conference is in {C}, {N}.", "How far is {C} from {C2}?",
+    # Questions as people ask them, places in them (and, below, capitalized words that are no entity at all).
+    "What is the national language of {N}?", "What can be done to reduce the pollution of {N}?",
+    "Why is {N} so poor?", "Which is the best city to live in {N}?", "What is the infant mortality rate for {N}?",
+    "How can I get a work visa for {N}?", "Is it safe to travel to {N} now?", "What is the capital of {N}?",
+    "How do I open a store in {N}? Is there any franchise for that?", "What are the best places to visit in {S}?",
+    "What is the population of {S}?", "Why do so many people move to {S}?", "Is {N} richer than {N2}?",
+    "What will be the policy of the new government towards {N}?", "How did {N} become independent?",
 ]
+# Capitalized words that are not entities: nationalities, languages, religions, months, days, subjects, products.
+NATIONS = ("American Indian Chinese German French British English Japanese Russian Italian Spanish Mexican Brazilian "
+           "Canadian Australian Korean Pakistani Turkish Greek Dutch Swedish Polish Irish Scottish African European "
+           "Asian Arab Persian Israeli Egyptian Nigerian Kenyan Hindu Muslim Christian Buddhist Jewish Catholic "
+           "Protestant Mormon Sikh Islamic Western Eastern Indian Tamil Bengali Punjabi Hindi Urdu Latin").split()
+COMMON_CAPS = ("Bible Quran God Jesus Internet Google Facebook Quora Android iPhone Windows Linux Python Java Excel "
+               "Bitcoin Amazon Netflix YouTube WhatsApp Instagram Twitter LinkedIn Uber Apple Samsung Microsoft "
+               "Christmas Diwali Easter Ramadan Halloween Olympics Hollywood Bollywood Physics Chemistry Biology "
+               "Mathematics Economics History Engineering MBA IIT GRE GMAT TOEFL IELTS SAT UPSC CAT JEE NEET PhD CEO "
+               "Earth Moon Sun Mars Universe Europe Asia Africa").split()
+QUESTION_T = [
+    "What are the best ways to learn {L}?", "How do I speak fluent {L}?", "Is {L} harder to learn than {L2}?",
+    "Which are the best {Nat} movies?", "Why do {Nat} people like cricket?", "Is the {Nat} economy growing?",
+    "What are some nice songs with {Nat} music and {Nat2} lyrics?", "Does anyone see the relation between {Nat} gods and {Nat2} gods?",
+    "Why was {Month} chosen to be the first month of the year?", "What happens on the first {Day} of {Month}?",
+    "Is it better to study {X} or {X2}?", "How do I prepare for {X} in two months?", "Which is better, {X} or {X2}?",
+    "Why is {X} so popular?", "What does the {X} say about money?", "Can I use {X} on my {X2}?",
+    "How can I get a job at {O} after my {X}?", "What is it like to be a non-{Nat} at a {Nat} college?",
+    "Who will win the {X} in {Year}?", "Which {Nat} festival do you like the most, {X} or {X2}?",
+    "What are the top {X} interview questions?", "How much does {X} charge for shipping?",
+    "What is the meaning of {Num} MW in a power plant?", "Is the {X} {Num} worth buying?",
+    "In {X} Season {Small} Episode {Small2}, what did the king say?", "Is {X} {Num} better than {X2} {Num2}?",
+    "What is {N}'s policy on refugees?", "What made the battle important to {N}'s identity?",
+    "Will {N} win over {N2} in the final?", "What will be the {N} policy of the next president?",
+    "What are the admission requirements of {U}?", "How is the campus life at {U}?",
+    "How can I get into {U} with a low GPA?", "Which is better, {U} or {U2}?", "I got offers from {O} and {O2}, which is better?",
+    "What is the salary of a fresher at {O}?", "Is {O} a good company to work for?",
+    "The plan is {Code}.", "Project {Code} ships next week, as agreed.", "Status of {Code}: green.",
+    "Ticket {Code} is blocked by {Code2}.", "Use the code {Code} at checkout.", "Deploy {Code} to staging first.",
+    "{Code} and {Code2} are both approved.", "Error {Code}: the request timed out.",
+]
+CODE_WORDS = ("PROJECT ALPHA BRAVO DELTA ZEUS APOLLO ATLAS ORION PHOENIX TITAN NOVA OMEGA SIGMA JIRA OPS INFRA API SDK "
+              "BUG FEAT RELEASE SPRINT BETA GAMMA HERMES KRAKEN VIPER FALCON").split()
 NEG_T = [
     "What is the boiling point of water at sea level?", "Explain how a hash map works.", "Write a haiku about autumn.",
     "Summarize this article in three sentences.", "My card expires this month, how do I renew it?",
@@ -85,7 +125,8 @@ def make(rng, fake):
     if kind < 0.42: t = rng.choice(PERSON_T)
     elif kind < 0.67: t = rng.choice(ADDRESS_T)
     elif kind < 0.78: t = rng.choice(ORG_T)
-    elif kind < 0.88: t = rng.choice(LOC_T)
+    elif kind < 0.86: t = rng.choice(LOC_T)
+    elif kind < 0.94: t = rng.choice(QUESTION_T)
     else: t = rng.choice(NEG_T)
     text, spans = "", []
     i = 0
@@ -107,9 +148,29 @@ def make(rng, fake):
             elif key in ("C", "C2"): value, typ = fake.city(), "LOCATION"
             elif key == "N": value, typ = fake.country(), "LOCATION"
             elif key in ("O", "O2"): value, typ = fake.company(), "ORGANIZATION"
+            elif key in ("N2",): value, typ = fake.country(), "LOCATION"
+            elif key == "S": value, typ = (fake.state() if hasattr(fake, "state") else fake.city()), "LOCATION"
+            elif key in ("L", "L2"): value, typ = fake.language_name(), None
+            elif key in ("Nat", "Nat2"): value, typ = rng.choice(NATIONS), None
+            elif key in ("X", "X2"): value, typ = rng.choice(COMMON_CAPS), None
+            elif key == "Month": value, typ = fake.month_name(), None
+            elif key == "Day": value, typ = fake.day_of_week(), None
+            elif key == "Year": value, typ = str(rng.randint(1990, 2030)), None
+            elif key in ("Num", "Num2"): value, typ = str(rng.choice([rng.randint(2, 999), rng.randint(1000, 9999)])), None
+            elif key in ("Small", "Small2"): value, typ = str(rng.randint(1, 12)), None
+            elif key in ("Code", "Code2"):
+                value = rng.choice(CODE_WORDS) + rng.choice(["-", "_", "-", ""]) + rng.choice(
+                    CODE_WORDS + [str(rng.randint(1, 9999))])
+                if rng.random() < 0.3: value = value.title()
+                typ = None
+            elif key in ("U", "U2"):
+                place = fake.city() if rng.random() < 0.5 else fake.last_name()
+                value = rng.choice(["{} University", "University of {}", "{} State University", "{} Institute of Technology",
+                                    "{} College", "{} School of Business"]).format(place)
+                typ = "ORGANIZATION"
             start = len(text)
             text += value
-            spans.append({"type": typ, "start": start, "end": len(text)})
+            if typ: spans.append({"type": typ, "start": start, "end": len(text)})
             i = j + 1
         else:
             text += t[i]

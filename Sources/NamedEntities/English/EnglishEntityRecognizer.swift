@@ -1,0 +1,69 @@
+/// Names, addresses, places and organizations in Latin-script text, from ``EnglishModel``. A text without a Latin
+/// letter is not read; an entity the model finds over Han characters is dropped (Chinese is LAC's, see
+/// ``ScriptRoutedRecognizer``).
+public struct EnglishEntityRecognizer: EntityRecognizer {
+    public let model: EnglishModel
+
+    public init(model: EnglishModel) {
+        self.model = model
+    }
+
+    public init(directory: String) throws {
+        self.init(model: try EnglishModel(directory: directory))
+    }
+
+    /// Basic Latin, Latin-1, Latin Extended-A and -B, and Latin Extended Additional letters.
+    static func isLatinLetter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x41...0x5A, 0x61...0x7A, 0xC0...0x24F, 0x1E00...0x1EFF: scalar.properties.isAlphabetic
+        default: false
+        }
+    }
+
+    public func workBytes(_ text: String) -> Int {
+        text.unicodeScalars.contains(where: Self.isLatinLetter) ? text.utf8.count : 0
+    }
+
+    /// Feature sums and a Viterbi pass: linear work, no network.
+    public func runsNetwork(_ text: String) -> Bool { false }
+
+    public func entities(in text: String) -> [RecognizedEntity] {
+        guard workBytes(text) > 0 else { return [] }
+        let utf8 = Array(text.utf8)
+        return model.entities(in: text).filter { entity in
+            !String(decoding: utf8[entity.range], as: UTF8.self).unicodeScalars.contains(
+                where: ChineseEntityRecognizer.isHan)
+        }
+    }
+}
+
+/// One recognizer per script behind one rule: LAC reads the Han text, the English model the Latin text. Where both
+/// find an entity over the same bytes, LAC's is kept.
+public struct ScriptRoutedRecognizer: EntityRecognizer {
+    public let chinese: any EntityRecognizer
+    public let english: any EntityRecognizer
+
+    public init(chinese: any EntityRecognizer, english: any EntityRecognizer) {
+        self.chinese = chinese
+        self.english = english
+    }
+
+    /// Each model reads at most the whole text: the larger of the two.
+    public func workBytes(_ text: String) -> Int {
+        max(chinese.workBytes(text), english.workBytes(text))
+    }
+
+    public func runsNetwork(_ text: String) -> Bool {
+        chinese.runsNetwork(text) || english.runsNetwork(text)
+    }
+
+    public func entities(in text: String) -> [RecognizedEntity] {
+        let han = chinese.entities(in: text)
+        let latin = english.entities(in: text).filter { entity in
+            !han.contains { $0.range.overlaps(entity.range) }
+        }
+        guard !han.isEmpty else { return latin }
+        guard !latin.isEmpty else { return han }
+        return (han + latin).sorted { $0.range.lowerBound < $1.range.lowerBound }
+    }
+}
