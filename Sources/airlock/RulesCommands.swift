@@ -1,4 +1,5 @@
 import ArgumentParser
+import Digest
 import Embeddings
 import Foundation
 import Inspection
@@ -178,9 +179,13 @@ struct EvalRulesCommand: AsyncParsableCommand {
                 return pack
             }
             let needsNER = packs.contains { $0.enabled && $0.rules.contains { $0.enabled && $0.kind == .ner } }
-            let ruleSet = try await compile(
-                packs, embedder: nil, recognizer: needsNER ? try loadRecognizer(nerModel, english: nerEnglishModel) : nil)
-            try evaluatePII(pii, ruleSet: ruleSet)
+            let recognizer = needsNER ? try loadRecognizer(nerModel, english: nerEnglishModel) : nil
+            let ruleSet = try await compile(packs, embedder: nil, recognizer: recognizer)
+            // A model trained on this very file reads it in-sample: say so next to its figures.
+            let english = ((recognizer as? ScriptRoutedRecognizer)?.english as? EnglishEntityRecognizer)?.model
+            let fileDigest = FileManager.default.contents(atPath: pii).map { SHA256.hex($0) }
+            let inSample = english.map { model in fileDigest.map { model.trainedOn.contains($0) } ?? false } ?? false
+            try evaluatePII(pii, ruleSet: ruleSet, inSample: inSample)
             return
         }
         packs = packs.map { pack in
@@ -236,7 +241,7 @@ struct EvalRulesCommand: AsyncParsableCommand {
         "STREET_ADDRESS": "ADDRESS", "GPE": "LOCATION", "LOC": "LOCATION", "PER": "PERSON", "ORG": "ORGANIZATION",
     ]
 
-    private func evaluatePII(_ path: String, ruleSet: RuleSet) throws {
+    private func evaluatePII(_ path: String, ruleSet: RuleSet, inSample: Bool) throws {
         let supported = Set(ruleSet.enabledRules.compactMap(\.entity))
             .union(ruleSet.enabledRules.flatMap { $0.nerSettings?.types ?? [] })
         var aliased: Set<String> = []
@@ -318,7 +323,7 @@ struct EvalRulesCommand: AsyncParsableCommand {
             }
             print(
                 "{\"per_type\":{\(entries.joined(separator: ","))},\"micro\":{\"precision\":\(fmt(precision)),"
-                    + "\"recall\":\(fmt(recall)),\"f1\":\(fmt(f1))}}")
+                    + "\"recall\":\(fmt(recall)),\"f1\":\(fmt(f1))},\"ner_trained_on_this_file\":\(inSample)}")
         } else {
             print("file: \(path)")
             print("type              tp    fp    fn  precision  recall")
@@ -330,6 +335,11 @@ struct EvalRulesCommand: AsyncParsableCommand {
             print(String(format: "micro: precision %.4f recall %.4f f1 %.4f", precision, recall, f1))
             if !aliased.isEmpty { print("gold types scored as NER types: \(aliased.sorted().joined(separator: ", "))") }
             if !ignored.isEmpty { print("types no rule detects (not scored): \(ignored.sorted().joined(separator: ", "))") }
+            if inSample {
+                print(
+                    "note: the English NER model was trained on this file's rows, so its NER figures here are in-sample; "
+                        + "out-of-fold figures: scripts/ner/english/README.md")
+            }
         }
     }
 

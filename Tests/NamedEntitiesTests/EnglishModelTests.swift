@@ -63,6 +63,43 @@ import Testing
         #expect(entityCount >= 100)
     }
 
+    struct FeatureFixture: Decodable {
+        var text: String
+        /// [start byte, end byte, line start (0/1 or bool)]
+        var tokens: [[FlexibleNumber]]
+        var features: [[String]]
+
+        struct FlexibleNumber: Decodable {
+            var value: Int
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let bool = try? container.decode(Bool.self) { value = bool ? 1 : 0 } else {
+                    value = try container.decode(Int.self)
+                }
+            }
+        }
+    }
+
+    /// The committed fixture (`scripts/ner/english/make_fixture.py`): tokens and feature strings of odd and ordinary
+    /// texts (accents, dotted capitals, Greek, digraphs, separators, Han beside Latin, numerals of other scripts).
+    @Test func tokensAndFeaturesMatchTheCommittedFixture() throws {
+        let model = try Self.model.get()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/english-features.json")
+        let fixtures = try JSONDecoder().decode([FeatureFixture].self, from: Data(contentsOf: url))
+        #expect(fixtures.count >= 12)
+        for fixture in fixtures {
+            let scalars = Array(fixture.text.unicodeScalars)
+            let tokens = EnglishModel.tokens(scalars)
+            let expected = fixture.tokens.map { ($0[0].value, $0[1].value, $0[2].value == 1) }
+            #expect(tokens.count == expected.count, "\(fixture.text.debugDescription)")
+            for (token, (start, end, line)) in zip(tokens, expected) {
+                #expect(token.bytes == start..<end && token.lineStart == line, "\(fixture.text.debugDescription)")
+            }
+            #expect(model.featureStrings(scalars, tokens) == fixture.features, "\(fixture.text.debugDescription)")
+        }
+    }
+
     @Test func tokensFollowLettersDigitsAndLines() throws {
         let text = "Dr. Anna-Lena Ørsted\nlives at 12b Hauptstraße, Zürich"
         let scalars = Array(text.unicodeScalars)

@@ -26,6 +26,8 @@ public struct EnglishModel: Sendable {
     let properWords: Set<String>
     /// For each tag: the entity type it belongs to and whether it begins one (nil for O).
     let tagKinds: [(type: EntityType, begins: Bool)?]
+    /// The sha256 (hex) of every labelled file the model was trained on: figures on them are in-sample.
+    public let trainedOn: Set<String>
 
     public var tagCount: Int { tags.count }
 
@@ -48,6 +50,12 @@ public struct EnglishModel: Sendable {
             var tags: [String]
             var transitions: [[Double]]
             var start: [Double]
+            var trainedOn: [String]?
+
+            enum CodingKeys: String, CodingKey {
+                case format, bits, tags, transitions, start
+                case trainedOn = "trained_on"
+            }
         }
         let meta: Meta
         do {
@@ -85,6 +93,7 @@ public struct EnglishModel: Sendable {
             return Set(text.split(separator: "\n").map(String.init))
         }
         self.tags = meta.tags
+        self.trainedOn = Set(meta.trainedOn ?? [])
         self.bits = meta.bits
         self.weights = weights
         self.transitions = meta.transitions.flatMap { $0 }
@@ -261,7 +270,7 @@ public struct EnglishModel: Sendable {
             view.append(contentsOf: text.unicodeScalars.suffix(count))
             return String(view)
         }
-        let lower = tokens.map { string($0.scalars).lowercased() }
+        let lower = tokens.map { Self.lowercased(scalars[$0.scalars]) }
         let shapes = tokens.map { Self.shape(scalars[$0.scalars]) }
         let inLower = lower.map { lowerWords.contains($0) }
         let inFirst = lower.map { firstNames.contains($0) }
@@ -318,6 +327,34 @@ public struct EnglishModel: Sendable {
     }
 
     static let lengths = (0...12).map { String($0) }
+
+    /// Python's `str.lower()`: Unicode's full lower-case mapping, with its one context rule, Final_Sigma (a capital
+    /// sigma after a cased letter and not before one becomes ς), which Swift's `lowercased()` does not apply.
+    static func lowercased(_ word: ArraySlice<Unicode.Scalar>) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: word)
+        let whole = String(view)
+        guard word.contains("\u{03A3}") else { return whole.lowercased() }
+        func cased(_ indices: some Sequence<Int>) -> Bool {
+            for index in indices {
+                let properties = word[index].properties
+                if properties.isCaseIgnorable { continue }
+                return properties.isCased
+            }
+            return false
+        }
+        var lower = ""
+        for index in word.indices {
+            if word[index] == "\u{03A3}", cased(stride(from: index - 1, through: word.startIndex, by: -1)),
+                !cased(index + 1..<word.endIndex)
+            {
+                lower += "\u{03C2}"
+            } else {
+                lower += String(word[index]).lowercased()
+            }
+        }
+        return lower
+    }
 
     // MARK: Decoding
 

@@ -66,7 +66,9 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "weights.f32"), "wb") as fh:
         fh.write(W.astype("<f4").tobytes())
+    import hashlib
     meta = {"format": "airlock-english-ner/1", "bits": P.BITS, "tags": P.TAGS,
+            "trained_on": [hashlib.sha256(open(args.dev, "rb").read()).hexdigest()],
             "transitions": [[float(x) for x in row] for row in T.astype(np.float32)],
             "start": [float(x) for x in S.astype(np.float32)]}
     with open(os.path.join(args.out, "model.json"), "w") as fh:
