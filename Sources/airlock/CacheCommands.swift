@@ -161,9 +161,12 @@ struct EvalCacheCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warning: \(bypasses) lookups bypassed the cache (Redis errors)\n".utf8))
         }
         let base = cacheConfiguration.threshold
+        // Pairs labelled different whose texts are one after --rules (names become the same placeholders): the upstream
+        // would receive the same request for both, so their exact hit is what a call would answer.
+        let differentOneText = rows.filter { !$0.same && $0.a == $0.b }.count
         if json {
             print(
-                #"{"pairs":\#(rows.count),"same":\#(rates.same),"different":\#(rates.different),"hits_same":\#(rates.hitsSame),"hits_different":\#(rates.hitsDifferent),"precision":\#(format(rates.precision, 4)),"recall":\#(format(rates.recall, 4)),"false_hit_rate":\#(format(rates.falseHitRate, 4)),"threshold":\#(format(base, 3))}"#
+                #"{"pairs":\#(rows.count),"same":\#(rates.same),"different":\#(rates.different),"hits_same":\#(rates.hitsSame),"hits_different":\#(rates.hitsDifferent),"different_one_text":\#(differentOneText),"precision":\#(format(rates.precision, 4)),"recall":\#(format(rates.recall, 4)),"false_hit_rate":\#(format(rates.falseHitRate, 4)),"threshold":\#(format(base, 3))}"#
             )
         } else {
             print("pairs:             \(rows.count)")
@@ -171,6 +174,9 @@ struct EvalCacheCommand: AsyncParsableCommand {
             print("different:         \(rates.different)")
             print("hits on same:      \(rates.hitsSame)")
             print("hits on different: \(rates.hitsDifferent)")
+            if differentOneText > 0 {
+                print("  of which one text after the rules: \(differentOneText) (the upstream would get the same request)")
+            }
             print("precision:         \(format(rates.precision, 4))")
             print("recall:            \(format(rates.recall, 4))")
             print("false-hit rate:    \(format(rates.falseHitRate, 4))")
