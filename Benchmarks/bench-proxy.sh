@@ -4,7 +4,7 @@
 # off (AIRLOCK_RULES_ENABLED=false; every answer's usage read and priced at the International rates),
 # the regex rules only (a copy of rules/ with the semantic and NER rules disabled; the refusal pack's phrase rules and
 # refusal-lexical, which need no model, stay on), and the default rules (regex, lexical, semantic and NER: every prompt
-# is embedded, every prompt with Chinese text read by LAC; every ok answer is judged for refusal by the phrase rules and
+# is embedded, every prompt with Chinese text read by LAC and every one with Latin letters by the English model; every ok answer is judged for refusal by the phrase rules and
 # refusal-lexical, no embedding). Prints requests/s and p50/p99 per path and the latency each adds on a miss (the cache
 # is off: every request goes upstream); then, at one connection, what the default rules add to Chinese prompts (a
 # short one with a name and an address, and 2 KB) over the regex rules. Every prompt carries a counter, so no two are
@@ -57,7 +57,17 @@ long, i = "", 0
 while len(long.encode()) < 2048:
     long += sentences[i % len(sentences)]
     i += 1
-for name, text in (("zh-short", short), ("zh-2k", long)):
+# English prompts for the English model: the same two sizes (the short one is read inline, the long one on the pool).
+en_short = "Please send the contract to Margaret Okonkwo at 4821 Willow Creek Road, Springfield, thanks."
+en_sentences = ["Please send the signed contract to Margaret Okonkwo at 4821 Willow Creek Road, Springfield. ",
+                "Yesterday I spoke with Henrik Lindqvist from Nordic Freight Solutions about the shipment to Oslo. ",
+                "Can you draft a polite reminder for Priya Raghunathan about her March invoice? ",
+                "The new office is at 17 Rue des Lilas, Lyon; ask Jean-Baptiste Moreau for the keys. "]
+en_long, i = "", 0
+while len(en_long.encode()) < 2048:
+    en_long += en_sentences[i % len(en_sentences)]
+    i += 1
+for name, text in (("zh-short", short), ("zh-2k", long), ("en-short", en_short), ("en-2k", en_long)):
     head = json.dumps({"model": "qwen-plus", "messages": [{"role": "user", "content": text + "（#"}]},
                       ensure_ascii=False).split('（#"')[0] + "（#"
     with open(f"{sys.argv[1]}/post-{name}.lua", "w") as f:
@@ -87,7 +97,7 @@ for conns in 1 32; do
     threads=$(( conns == 1 ? 1 : 2 ))
     for path in "${order[@]}"; do run "$path-$conns" "${url[$path]}" "$conns" "$threads"; done
 done
-for prompt in zh-short zh-2k; do
+for prompt in zh-short zh-2k en-short en-2k; do
     for path in regex ner on; do
         in_fg wrk -t1 -c2 -d2s -s "$work/post-$prompt.lua" "${url[$path]}" >/dev/null
         run "$path-$prompt" "${url[$path]}" 1 1 "post-$prompt"
@@ -131,7 +141,9 @@ for path, base, what in (("off", "bare", "usage accounting (read, price, count e
     print(f"{what} add at 1 connection: p50 {v[1]-b[1]:+.3f} ms   [{labels[path]} vs {labels[base]}]")
 print()
 for prompt, what in (("zh-short", "a one-sentence Chinese prompt with a name and an address"),
-                     ("zh-2k", "a 2 KB Chinese prompt of names and addresses")):
+                     ("zh-2k", "a 2 KB Chinese prompt of names and addresses"),
+                     ("en-short", "a one-sentence English prompt with a name and an address"),
+                     ("en-2k", "a 2 KB English prompt of names and addresses")):
     v, n, b = parse(f"on-{prompt}"), parse(f"ner-{prompt}"), parse(f"regex-{prompt}")
     print(f"{what}, 1 connection: the NER rule adds p50 {n[1]-b[1]:+.3f} ms, p99 {n[2]-b[2]:+.3f} ms "
           f"[regex + NER vs regex only]; the default rules add p50 {v[1]-b[1]:+.3f} ms, p99 {v[2]-b[2]:+.3f} ms "
