@@ -41,6 +41,13 @@ PERSON_T = [
     "Happy birthday, {First}!", "Good morning {P}, your appointment is confirmed.", "{P} lives on {A}.",
     "{P} lives at {A}, {C}.", "Scott gave {First} his address: {A}, {C}.", "Send {First} the link.",
     "Who will replace {Last} next month?", "Apparently {P} is moving to {C}.", "{P} won the chess tournament.",
+    "My name is {First}", "My name is {P}.", "Her maiden name is {Last}", "His last name is {Last}.",
+    "Please change the name on the account to {P}", "{P} will be talking at the conference.",
+    "{P} of {O} and {Q} of {O2} spoke at the event.", "{O}'s {P} joined the panel.",
+    "Several CEOs were honored, including {P} of {O} and {O2}'s {Q}.", "we invited {first}, {first2} and {first3}.",
+    "They had three children: {First}, {First2} and {First3}.", "{First}: What a day. {First2}: Remember me, {First3}?",
+    "the true gender of {first} has been debated for years.", "Our founders are {Last}, {Last2} and {Last3}.",
+    "\"I'm so happy!\" said {Last} to {First}.", "{Last} began writing as a teenager.",
 ]
 ADDRESS_T = [
     "Ship it to {A}.", "My address is {A}, {C}.", "Billing address: {A}\n{C} {Z}", "Please update my address to {A}.",
@@ -68,6 +75,7 @@ LOC_T = [
     "How do I open a store in {N}? Is there any franchise for that?", "What are the best places to visit in {S}?",
     "What is the population of {S}?", "Why do so many people move to {S}?", "Is {N} richer than {N2}?",
     "What will be the policy of the new government towards {N}?", "How did {N} become independent?",
+    "{N} was super fun to visit!", "{C} is beautiful in the spring.", "{N} has the best food I have ever had.",
 ]
 # Capitalized words that are not entities: nationalities, languages, religions, months, days, subjects, products.
 NATIONS = ("American Indian Chinese German French British English Japanese Russian Italian Spanish Mexican Brazilian "
@@ -134,12 +142,13 @@ def make(rng, fake):
         if t[i] == "{":
             j = t.index("}", i)
             key = t[i + 1:j]
+            value = typ = None
             if key in ("P", "Q"):
                 value, typ = fake.name(), "PERSON"
                 if rng.random() < 0.06: value = value.upper() if rng.random() < 0.5 else value.lower()
-            elif key in ("First", "First2"): value, typ = fake.first_name(), "PERSON"
+            elif key in ("First", "First2", "First3"): value, typ = fake.first_name(), "PERSON"
             elif key in ("Last", "Last2", "Last3"): value, typ = fake.last_name(), "PERSON"
-            elif key in ("first", "first2"): value, typ = fake.first_name().lower(), "PERSON"
+            elif key in ("first", "first2", "first3"): value, typ = fake.first_name().lower(), "PERSON"
             elif key == "last": value, typ = fake.last_name().lower(), "PERSON"
             elif key == "p": value, typ = fake.name().lower(), "PERSON"
             elif key in ("A", "A2"): value, typ = fake.street_address(), "ADDRESS"
@@ -168,6 +177,7 @@ def make(rng, fake):
                 value = rng.choice(["{} University", "University of {}", "{} State University", "{} Institute of Technology",
                                     "{} College", "{} School of Business"]).format(place)
                 typ = "ORGANIZATION"
+            if value is None: raise KeyError(f"template key {key} has no value")
             start = len(text)
             text += value
             if typ: spans.append({"type": typ, "start": start, "end": len(text)})
