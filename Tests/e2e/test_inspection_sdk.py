@@ -57,11 +57,9 @@ def emulator_requests(stack):
     return texts
 
 
-@pytest.mark.parametrize("stream", [False, True])
-def test_a_name_reaches_the_model_as_a_placeholder_and_comes_back_restored(stack, stream):
-    # The shipped pii-names pack (NER, on by default): the name and the address are tokenized before the cache and
-    # the upstream; the emulator echoes what it received, placeholders included, and Airlock puts the values back.
-    said = f"请转告王建国，包裹已寄到杭州市西湖区文三路90号5幢302室。（{'流式' if stream else '整段'}）"
+def assert_round_trip(stack, said, marker, stream, hidden):
+    """`said` goes through Airlock to the emulator's echo: the SDK gets it back whole, while the emulator received
+    placeholders (<PERSON_1>, <ADDRESS_1>) instead of every value in `hidden`, and Airlock's log holds none of them."""
     messages = [{"role": "user", "content": "[[echo]] " + said}]
     if stream:
         chunks = client(stack).chat.completions.create(model="qwen-plus", messages=messages, stream=True)
@@ -69,30 +67,29 @@ def test_a_name_reaches_the_model_as_a_placeholder_and_comes_back_restored(stack
     else:
         answer = client(stack).chat.completions.create(model="qwen-plus", messages=messages).choices[0].message.content
     assert answer == said
-    received = [body for body in emulator_requests(stack) if said[-4:] in body]
+    received = [body for body in emulator_requests(stack) if marker in body]
     assert received, "the emulator should have received the request"
-    assert "王建国" not in received[-1] and "文三路" not in received[-1]
+    assert not any(value in received[-1] for value in hidden), received[-1]
     assert "<PERSON_1>" in received[-1] and "<ADDRESS_1>" in received[-1]
-    assert "王建国" not in stack.logs()
+    logs = stack.logs()
+    assert not any(value in logs for value in hidden)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_name_reaches_the_model_as_a_placeholder_and_comes_back_restored(stack, stream):
+    # The shipped pii-names pack (NER, on by default): the name and the address are tokenized before the cache and
+    # the upstream; the emulator echoes what it received, placeholders included, and Airlock puts the values back.
+    marker = f"（{'流式' if stream else '整段'}）"
+    said = f"请转告王建国，包裹已寄到杭州市西湖区文三路90号5幢302室。{marker}"
+    assert_round_trip(stack, said, marker, stream, hidden=["王建国", "文三路"])
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_an_english_name_reaches_the_model_as_a_placeholder_and_comes_back_restored(stack, stream):
     # The same rule reads Latin-script text with the English model.
-    said = (f"Please tell Margaret Okonkwo that the parcel went to 4821 Willow Creek Road, Springfield "
-            f"({'streamed' if stream else 'whole'}).")
-    messages = [{"role": "user", "content": "[[echo]] " + said}]
-    if stream:
-        chunks = client(stack).chat.completions.create(model="qwen-plus", messages=messages, stream=True)
-        answer = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    else:
-        answer = client(stack).chat.completions.create(model="qwen-plus", messages=messages).choices[0].message.content
-    assert answer == said
-    received = [body for body in emulator_requests(stack) if said[-10:] in body]
-    assert received, "the emulator should have received the request"
-    assert "Okonkwo" not in received[-1] and "Willow Creek" not in received[-1]
-    assert "<PERSON_1>" in received[-1] and "<ADDRESS_1>" in received[-1]
-    assert "Okonkwo" not in stack.logs() and "Willow Creek" not in stack.logs()
+    marker = f"(sent {'streamed' if stream else 'whole'})"
+    said = f"Please tell Margaret Okonkwo that the parcel went to 4821 Willow Creek Road, Springfield {marker}."
+    assert_round_trip(stack, said, marker, stream, hidden=["Okonkwo", "Willow Creek"])
 
 
 def test_card_split_across_chunks_is_masked_in_the_stream(stack):

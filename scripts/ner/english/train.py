@@ -17,6 +17,10 @@ sys.path.insert(0, HERE)
 
 
 def main():
+    # faker draws some values from sets, whose order follows Python's per-process string hashing: without a fixed
+    # seed every run would train on other sentences and give another model.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, PYTHONHASHSEED="0"))
     ap = argparse.ArgumentParser()
     ap.add_argument("--faker", required=True)
     ap.add_argument("--words", required=True)
