@@ -88,14 +88,28 @@ final class Gate: Sendable {
             #expect(shed.header("retry-after") == "1")
             #expect((json["error"] as? [String: Any])?["code"] as? String == "airlock_overloaded")
             #expect(shed.header("x-airlock-outcome") == "failure_rate_limited")
-            // Small requests run inline, and health, readiness and metrics never wait for the pool.
+            // NER work: the English model's (feature sums) runs inline for a prompt up to 1 KB and needs the pool
+            // above; LAC's (a network) always needs the pool, however short the Chinese.
+            let english = String(repeating: "Please send the contract to Margaret Okonkwo by Friday. ", count: 36)
+            #expect(english.utf8.count > 1024 && english.utf8.count < 16 * 1024)
+            let (englishShed, _) = try await airlock.json(
+                "POST", "/v1/chat/completions", body: AirlockHarness.chat(english))
+            #expect(englishShed.status == 429)
+            let (chineseShed, _) = try await airlock.json(
+                "POST", "/v1/chat/completions", body: AirlockHarness.chat("请把合同交给王建国。"))
+            #expect(chineseShed.status == 429)
+            // Small requests run inline (a short English prompt with a name included), and health, readiness and
+            // metrics never wait for the pool.
             let (small, _) = try await airlock.json("POST", "/v1/chat/completions", body: AirlockHarness.chat("Hello"))
             #expect(small.status == 200)
+            let (named, _) = try await airlock.json(
+                "POST", "/v1/chat/completions", body: AirlockHarness.chat("Write to Margaret Okonkwo."))
+            #expect(named.status == 200)
             let (health, _) = try await airlock.json("GET", "/healthz")
             #expect(health.status == 200)
             let metrics = try await airlock.request("GET", "/metrics")
             let text = String(decoding: try await metrics.collect(upTo: 1 << 22), as: UTF8.self)
-            #expect(text.contains(#"airlock_shed_total{reason="work_pool"} 1"#))
+            #expect(text.contains(#"airlock_shed_total{reason="work_pool"} 3"#))
             #expect(text.contains("airlock_work_pool_admitted 1"))
             gate.open()
             try await holding.value
