@@ -59,18 +59,19 @@ extension RuleSet {
 extension RuleSet {
     /// What inspecting these prompt texts asks of the NER models: nothing, linear work (the English model: feature
     /// sums, inline for a short prompt like a regex scan), or a network (LAC: on the pool however short the text).
-    public func promptEntityWork(_ messages: [InspectedMessage]) -> EntityWork {
+    public func promptEntityWork(_ messages: [InspectedMessage]) -> PromptEntityWork {
         let rules = promptNERRules
         guard !rules.isEmpty, let recognizer else { return .none }
-        var work = EntityWork.none
+        var kind = PromptEntityWork.none
         for message in messages where rules.contains(where: { $0.definition.roles.contains(message.role) }) {
-            if recognizer.runsNetwork(message.content) { return .network }
-            if recognizer.workBytes(message.content) > 0 { work = .linear }
+            let work = recognizer.work(message.content)
+            if work.network { return .network }
+            if work.bytes > 0 { kind = .linear }
         }
-        return work
+        return kind
     }
 
-    public enum EntityWork: Sendable {
+    public enum PromptEntityWork: Sendable {
         case none, linear, network
     }
 

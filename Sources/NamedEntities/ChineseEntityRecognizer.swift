@@ -22,11 +22,10 @@ public struct ChineseEntityRecognizer: EntityRecognizer {
         self.init(model: try LACModel(directory: directory))
     }
 
-    public func workBytes(_ text: String) -> Int {
-        text.unicodeScalars.contains(where: Self.isHan) ? text.utf8.count : 0
+    /// A text with a Han character goes through the network; any other is not read.
+    public func work(_ text: String) -> EntityWork {
+        text.unicodeScalars.contains(where: Self.isHan) ? EntityWork(bytes: text.utf8.count, network: true) : .none
     }
-
-    public func runsNetwork(_ text: String) -> Bool { workBytes(text) > 0 }
 
     public func entities(in text: String) -> [RecognizedEntity] {
         // A text without Han is not cut into pieces at all.

@@ -32,14 +32,32 @@ public struct RecognizedEntity: Sendable, Hashable {
 /// A model that finds names, addresses, places and organizations. Implementations are immutable and safe to call
 /// from any thread; a call is CPU work on the calling thread, linear in the text.
 public protocol EntityRecognizer: Sendable {
-    /// The bytes of `text` the model would read: 0 when it has nothing to say about it (for the Chinese model, a text
-    /// without a Han character). Cheap; for budgets and for choosing where the work runs.
-    func workBytes(_ text: String) -> Int
-    /// Whether reading `text` runs a neural network: model time, which belongs on the work pool however short the
-    /// text. A model that only sums feature weights (the English perceptron) costs linear work, like a regex scan.
-    func runsNetwork(_ text: String) -> Bool
+    /// What reading `text` would cost, from one scan of it. Cheap; for budgets and for choosing where the work runs.
+    func work(_ text: String) -> EntityWork
     /// The entities of `text`, in order, not overlapping.
     func entities(in text: String) -> [RecognizedEntity]
+}
+
+/// What a recognizer would do with a text.
+public struct EntityWork: Sendable, Equatable {
+    /// The bytes the model would read: 0 when it has nothing to say about the text (for the Chinese model, a text
+    /// without a Han character).
+    public var bytes: Int
+    /// Whether a neural network runs: model time, which belongs on the work pool however short the text. A model that
+    /// only sums feature weights (the English perceptron) costs linear work, like a regex scan.
+    public var network: Bool
+
+    public init(bytes: Int, network: Bool) {
+        self.bytes = bytes
+        self.network = network
+    }
+
+    public static let none = EntityWork(bytes: 0, network: false)
+}
+
+extension EntityRecognizer {
+    /// The bytes of `text` the model would read (0: nothing to say about it).
+    public func workBytes(_ text: String) -> Int { work(text).bytes }
 }
 
 /// Loads the NER models the first time a rule set needs them and keeps them: a rule file that gains an NER rule on

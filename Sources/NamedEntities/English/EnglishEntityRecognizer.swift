@@ -20,17 +20,17 @@ public struct EnglishEntityRecognizer: EntityRecognizer {
         }
     }
 
-    public func workBytes(_ text: String) -> Int {
-        text.unicodeScalars.contains(where: Self.isLatinLetter) ? text.utf8.count : 0
+    /// A text with a Latin letter is read: feature sums and a Viterbi pass, linear work, no network.
+    public func work(_ text: String) -> EntityWork {
+        text.unicodeScalars.contains(where: Self.isLatinLetter) ? EntityWork(bytes: text.utf8.count, network: false) : .none
     }
-
-    /// Feature sums and a Viterbi pass: linear work, no network.
-    public func runsNetwork(_ text: String) -> Bool { false }
 
     public func entities(in text: String) -> [RecognizedEntity] {
         guard workBytes(text) > 0 else { return [] }
+        let found = model.entities(in: text)
+        guard !found.isEmpty else { return [] }
         let utf8 = Array(text.utf8)
-        return model.entities(in: text).filter { entity in
+        return found.filter { entity in
             !String(decoding: utf8[entity.range], as: UTF8.self).unicodeScalars.contains(
                 where: ChineseEntityRecognizer.isHan)
         }
@@ -48,13 +48,11 @@ public struct ScriptRoutedRecognizer: EntityRecognizer {
         self.english = english
     }
 
-    /// Each model reads at most the whole text: the larger of the two.
-    public func workBytes(_ text: String) -> Int {
-        max(chinese.workBytes(text), english.workBytes(text))
-    }
-
-    public func runsNetwork(_ text: String) -> Bool {
-        chinese.runsNetwork(text) || english.runsNetwork(text)
+    /// Each model reads at most the whole text: the larger of the two; a network when either runs one.
+    public func work(_ text: String) -> EntityWork {
+        let han = chinese.work(text)
+        let latin = english.work(text)
+        return EntityWork(bytes: max(han.bytes, latin.bytes), network: han.network || latin.network)
     }
 
     public func entities(in text: String) -> [RecognizedEntity] {
